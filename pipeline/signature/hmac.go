@@ -1,0 +1,213 @@
+package signature
+
+import (
+	"cmp"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// hashes are the algorithms of "hmac" and "devopness".
+var hashes = map[string]func() hash.Hash{
+	"sha1":   sha1.New,
+	"sha256": sha256.New,
+	"sha512": sha512.New,
+}
+
+// hashNamed returns the hash of an algorithm name, case-insensitively.
+func hashNamed(name string) (string, func() hash.Hash, error) {
+	name = strings.ToLower(name)
+	h, ok := hashes[name]
+	if !ok {
+		return "", nil, fmt.Errorf("unknown algorithm %q; valid: sha1, sha256, sha512", name)
+	}
+	return name, h, nil
+}
+
+// hmacKeys are the HMAC keys of all active secrets, with their hash.
+type hmacKeys struct {
+	newHash func() hash.Hash
+	size    int // length of a digest
+	keys    [][]byte
+}
+
+// newHMACKeys uses each secret verbatim as a key.
+func newHMACKeys(newHash func() hash.Hash, secrets []string) hmacKeys {
+	k := hmacKeys{newHash: newHash, size: newHash().Size()}
+	for _, s := range secrets {
+		k.keys = append(k.keys, []byte(s))
+	}
+	return k
+}
+
+// sum is the HMAC under key of the head strings followed by body.
+func (k hmacKeys) sum(key, body []byte, head ...string) []byte {
+	mac := hmac.New(k.newHash, key)
+	for _, s := range head {
+		io.WriteString(mac, s)
+	}
+	mac.Write(body)
+	return mac.Sum(nil)
+}
+
+// match reports, in constant time per comparison, whether one of sigs is the
+// HMAC of the head strings followed by body under one of the keys.
+func (k hmacKeys) match(sigs [][]byte, body []byte, head ...string) bool {
+	for _, key := range k.keys {
+		mac := k.sum(key, body, head...)
+		for _, sig := range sigs {
+			if hmac.Equal(mac, sig) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sign is the hex HMAC under the first key.
+func (k hmacKeys) sign(body []byte, head ...string) string {
+	return hex.EncodeToString(k.sum(k.keys[0], body, head...))
+}
+
+// decodeDigest decodes a hex or base64 digest of the given size; what is
+// malformed is ErrInvalid. The message names what, never the value.
+func decodeDigest(s string, base64Encoded bool, size int, what string) ([]byte, error) {
+	var b []byte
+	var err error
+	if base64Encoded {
+		b, err = decodeBase64(s)
+	} else {
+		b, err = hex.DecodeString(s)
+	}
+	switch {
+	case err != nil && base64Encoded:
+		return nil, errorf(ErrInvalid, "%s is not base64", what)
+	case err != nil:
+		return nil, errorf(ErrInvalid, "%s is not hex", what)
+	case len(b) != size:
+		return nil, errorf(ErrInvalid, "%s has %d bytes, want %d", what, len(b), size)
+	}
+	return b, nil
+}
+
+// decodeBase64 decodes standard base64, padded or not.
+func decodeBase64(s string) ([]byte, error) {
+	return base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
+}
+
+// headerHMAC is an HMAC of the raw body, hex or base64, carried in one header
+// (GitHub, Gitea, Bitbucket, Shopify, Devopness, "hmac").
+type headerHMAC struct {
+	header         string
+	prefix         string // expected before the digest, e.g. "sha256="
+	prefixOptional bool   // the prefix may be left out (devopness)
+	base64         bool   // the digest is base64, not hex
+	formPayload    bool   // a form body is signed through its "payload" field (Gitea, Forgejo)
+	keys           hmacKeys
+}
+
+// bodyHMAC builds a preset of the headerHMAC family with a fixed algorithm.
+func bodyHMAC(h headerHMAC, algorithm string) func(Config) (scheme, error) {
+	return func(cfg Config) (scheme, error) {
+		s := h
+		s.keys = newHMACKeys(hashes[algorithm], cfg.Secrets)
+		return &s, nil
+	}
+}
+
+// newDevopness builds a Devopness incoming hook: its secret_header_name and
+// secret_algorithm, a hex digest with an optional "<algorithm>=" prefix.
+func newDevopness(cfg Config) (scheme, error) {
+	name, newHash, err := hashNamed(cmp.Or(cfg.Algorithm, "sha256"))
+	if err != nil {
+		return nil, err
+	}
+	return &headerHMAC{
+		header:         cmp.Or(cfg.Header, "X-Hub-Signature-256"),
+		prefix:         name + "=",
+		prefixOptional: true,
+		keys:           newHMACKeys(newHash, cfg.Secrets),
+	}, nil
+}
+
+// newCustomHMAC builds "hmac": any header, algorithm, encoding and prefix.
+func newCustomHMAC(cfg Config) (scheme, error) {
+	if cfg.Header == "" {
+		return nil, errors.New("no header")
+	}
+	_, newHash, err := hashNamed(cmp.Or(cfg.Algorithm, "sha256"))
+	if err != nil {
+		return nil, err
+	}
+	encoding := strings.ToLower(cmp.Or(cfg.Encoding, "hex"))
+	if encoding != "hex" && encoding != "base64" {
+		return nil, fmt.Errorf("unknown encoding %q; valid: hex, base64", cfg.Encoding)
+	}
+	return &headerHMAC{
+		header: cfg.Header,
+		prefix: cfg.Prefix,
+		base64: encoding == "base64",
+		keys:   newHMACKeys(newHash, cfg.Secrets),
+	}, nil
+}
+
+func (s *headerHMAC) verify(r *Request, _ time.Time) error {
+	v := r.Header.Get(s.header)
+	if v == "" {
+		return missing(s.header)
+	}
+	digest, ok := strings.CutPrefix(v, s.prefix)
+	if !ok && !s.prefixOptional {
+		return errorf(ErrInvalid, "%s lacks the %q prefix", s.header, s.prefix)
+	}
+	sig, err := decodeDigest(digest, s.base64, s.keys.size, s.header)
+	if err != nil {
+		return err
+	}
+	signed, err := s.signed(r)
+	if err != nil {
+		return err
+	}
+	if !s.keys.match([][]byte{sig}, signed) {
+		return errorf(ErrInvalid, "%s does not match the body", s.header)
+	}
+	return nil
+}
+
+func (s *headerHMAC) sign(r *Request, _ time.Time) (http.Header, error) {
+	signed, err := s.signed(r)
+	if err != nil {
+		return nil, err
+	}
+	mac := s.keys.sum(s.keys.keys[0], signed)
+	digest := hex.EncodeToString(mac)
+	if s.base64 {
+		digest = base64.StdEncoding.EncodeToString(mac)
+	}
+	h := http.Header{}
+	h.Set(s.header, s.prefix+digest)
+	return h, nil
+}
+
+// signed is the content the sender signs: the raw body, or for Gitea and
+// Forgejo form deliveries the JSON of the "payload" field.
+func (s *headerHMAC) signed(r *Request) ([]byte, error) {
+	if !s.formPayload || mediaType(r.Header) != "application/x-www-form-urlencoded" {
+		return r.Body, nil
+	}
+	v, err := formValues(r, "payload")
+	if err != nil {
+		return nil, err
+	}
+	return []byte(v[0]), nil
+}
