@@ -1,0 +1,50 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"go.uber.org/zap"
+)
+
+// answer writes a JSON answer that ends the request here, and logs it
+// once with its reason. Bodies hold codes and names, never a secret or an
+// expected signature.
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request, status int, reason string, body map[string]any) error {
+	level := h.logger.Info
+	if status >= 400 {
+		level = h.logger.Warn
+	}
+	level("hook answered",
+		zap.String("hook", h.Name),
+		zap.Int("status", status),
+		zap.String("reason", reason),
+		zap.String("remote_ip", remoteIP(r)),
+	)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(body)
+}
+
+// placeholderValue renders a variable's value for a placeholder: text as
+// is, numbers and booleans in their usual form, anything else as JSON.
+func placeholderValue(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(v)
+	case nil:
+		return ""
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}

@@ -1,0 +1,81 @@
+package caddymodule
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+func TestUnmarshalCaddyfileErrors(t *testing.T) {
+	for _, c := range []struct {
+		input string
+		line  int
+		want  string
+	}{
+		{"hookgate {\n signature nosuch\n secret s\n}", 2, `unknown signature preset "nosuch"`},
+		{"hookgate {\n signature github\n}", 1, "signature github needs a secret"},
+		{"hookgate {\n var a b\n}", 1, "no signature configured"},
+		{"hookgate {\n insecure_no_signature\n var ref a..b\n}", 3, `variable "ref": gjson path "a..b": empty component`},
+		{"hookgate {\n insecure_no_signature\n var n a int default x\n}", 3, `variable "n": default "x" is not int`},
+		{"hookgate {\n insecure_no_signature\n var n a date\n}", 3, `var n: unexpected "date"`},
+		{"hookgate {\n insecure_no_signature\n var n\n}", 3, "var: want <name> <path>"},
+		{"hookgate {\n insecure_no_signature\n var path a\n}", 3, `variable "path": the name is reserved`},
+		{"hookgate {\n insecure_no_signature\n var a a\n var a b\n}", 1, `variable "a": declared twice`},
+		{"hookgate {\n insecure_no_signature\n\n when `vars.a ==`\n}", 4, "condition unexpected token EOF (1:9)"},
+		{"hookgate {\n insecure_no_signature\n var n a int\n when `n == \"x\"`\n}", 4, "condition invalid operation: == (mismatched types int64 and string)"},
+		{"hookgate {\n signature hmac sha384 X-Sig\n secret s\n}", 2, `signature hmac: unknown algorithm "sha384"`},
+		{"hookgate {\n signature hmac sha256\n secret s\n}", 2, "signature hmac: want"},
+		{"hookgate {\n signature hmac sha256 X-Sig hex prefix\n secret s\n}", 2, `signature hmac: unexpected "prefix"`},
+		{"hookgate {\n signature hmac sha256 X-Sig base32\n secret s\n}", 2, `signature hmac: unknown encoding "base32"`},
+		{"hookgate {\n insecure_no_signature\n tolerance soon\n}", 3, `tolerance "soon"`},
+		{"hookgate {\n insecure_no_signature\n max_body lots\n}", 3, `max_body "lots"`},
+		{"hookgate {\n insecure_no_signature\n public_url ftp://x\n}", 3, `public_url "ftp://x"`},
+		{"hookgate {\n insecure_no_signature\n methods\n}", 3, "wrong argument count"},
+		{"hookgate {\n insecure_no_signature\n wait\n}", 3, `unknown hookgate option "wait"`},
+		{"hookgate {\n insecure_no_signature extra\n}", 2, "wrong argument count"},
+		{"hookgate a b {\n insecure_no_signature\n}", 1, "wrong argument count"},
+		{"hookgate dynamic", 1, "hookgate dynamic serves hooks created through the management API"},
+	} {
+		err := new(Handler).UnmarshalCaddyfile(caddyfile.NewTestDispenser(c.input))
+		at := fmt.Sprintf(", at Testfile:%d", c.line)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), at) {
+			t.Errorf("%q:\n got %v\nwant %s...%s", c.input, err, c.want, at)
+		}
+	}
+}
+
+func TestUnmarshalCaddyfile(t *testing.T) {
+	h := new(Handler)
+	err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`hookgate deploy {
+		signature hmac sha256 X-Signature hex prefix sha256=
+		secret a b
+		secret c
+		var ref ref string required default main
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Name != "deploy" || h.Signature.Header != "X-Signature" || h.Signature.Prefix != "sha256=" ||
+		h.Signature.Encoding != "hex" || len(h.Secrets) != 3 || !h.Vars[0].Required || *h.Vars[0].Default != "main" {
+		t.Errorf("parsed %+v", h)
+	}
+}
+
+// TestAdaptFailsOnBadConfig runs the whole adapter, as `caddy adapt` and
+// `caddy validate` do, and checks the error names the file's line.
+func TestAdaptFailsOnBadConfig(t *testing.T) {
+	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(":8080 {\n\thookgate {\n\t\tsignature github\n\t\tsecret s\n\t\tvar a b\n\t\twhen `a > 1`\n\t}\n}\n"), nil)
+	if err == nil || !strings.Contains(err.Error(), "Caddyfile:6") || !strings.Contains(err.Error(), "mismatched types") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestGlobalOption(t *testing.T) {
+	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte("{\n\thookgate {\n\t\tstorage sqlite\n\t}\n}\n:8080\n"), nil)
+	if err == nil || !strings.Contains(err.Error(), `unknown hookgate option "storage"`) {
+		t.Fatalf("got %v", err)
+	}
+}

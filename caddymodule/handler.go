@@ -1,0 +1,397 @@
+package caddymodule
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/tidwall/gjson"
+	"go.uber.org/zap"
+
+	"github.com/hookgate/hookgate/pipeline/hook"
+	"github.com/hookgate/hookgate/pipeline/signature"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// defaultMaxBody is GitHub's cap on a webhook's body: 25 MiB.
+const defaultMaxBody = 25 << 20
+
+// now is the clock of signature timestamps; tests replace it.
+var now = time.Now
+
+// Handler verifies an incoming webhook, extracts its variables and decides
+// whether to act on it. A verified hook whose condition holds goes on to
+// the next handler (typically reverse_proxy to the app); everything else
+// is answered here with a JSON body and never reaches the next handler:
+//
+//	405 method_not_allowed (with Allow), 413 payload_too_large,
+//	401 signature_missing | signature_invalid | timestamp_out_of_tolerance,
+//	400 invalid_payload, 422 invalid_variables | condition_error,
+//	200 {"status":"skipped","reason":"condition"},
+//	200 the Slack, Zoom and Discord endpoint handshakes.
+//
+// The checks run in that order: method, size, signature over the raw
+// body, parse, variables, condition. The body is read once, verified, and
+// put back for the next handler.
+//
+// Placeholders set for the handlers that follow:
+//
+//	Placeholder | Description
+//	------------|-------------
+//	`{hookgate.hook}` | The hook's name
+//	`{hookgate.vars.<name>}` | The value of a variable (JSON for json values)
+//	`{hookgate.delivery_id}` | The provider's delivery id, where it sends one
+type Handler struct {
+	// Name of the hook, used in logs, placeholders and conditions.
+	// Default: "hook".
+	Name string `json:"name,omitempty"`
+
+	// Signature selects how hooks are authenticated: a provider preset, or
+	// a custom HMAC header. Required unless InsecureNoSignature is set.
+	Signature *Signature `json:"signature,omitempty"`
+
+	// Secrets are the shared secrets (for discord and sendgrid: the
+	// provider's public key). A hook is valid if any one matches, so a
+	// secret can be rotated by listing the new and the old one.
+	// Placeholders such as {env.GITHUB_WEBHOOK_SECRET} are replaced when
+	// the config loads; a secret that ends up empty fails the load.
+	Secrets []string `json:"secrets,omitempty"`
+
+	// Tolerance is how far a timestamped scheme's timestamp may be from
+	// now. Default: the provider's own (5m for most; Linear 1m, Paddle 5s).
+	Tolerance caddy.Duration `json:"tolerance,omitempty"`
+
+	// PublicURL is the URL the provider posts to, for schemes that sign
+	// the URL (twilio). The request's query is appended when PublicURL has
+	// none. Default: built from the request, which trusts its Host header.
+	PublicURL string `json:"public_url,omitempty"`
+
+	// MaxBody is the largest body accepted, in bytes. Larger bodies are
+	// answered with 413 before any signature work. Default: 25 MiB,
+	// GitHub's cap.
+	MaxBody int64 `json:"max_body,omitempty"`
+
+	// Methods are the HTTP methods accepted; others are answered with 405.
+	// Default: POST.
+	Methods []string `json:"methods,omitempty"`
+
+	// Vars are the variables extracted from each verified hook.
+	Vars []Var `json:"vars,omitempty"`
+
+	// When is an expr condition over the hook (vars, each variable by its
+	// name, headers, query, method, path, remote_ip, hook, body). A hook
+	// for which it is false is answered 200 skipped. Default: always.
+	When string `json:"when,omitempty"`
+
+	// InsecureNoSignature accepts hooks without any authentication. It
+	// must be set explicitly: a hook without a signature fails to load.
+	InsecureNoSignature bool `json:"insecure_no_signature,omitempty"`
+
+	verifier  *signature.Verifier
+	extractor *hook.Extractor
+	condition *hook.Condition
+	needsJSON bool
+	allow     string
+	logger    *zap.Logger
+}
+
+// Signature is the signature scheme of a hook.
+type Signature struct {
+	// Preset names a provider's scheme (github, gitlab, stripe, ...), or
+	// "hmac" for a custom HMAC over the body.
+	Preset string `json:"preset"`
+	// Algorithm of "hmac" and "devopness": sha1, sha256 or sha512.
+	Algorithm string `json:"algorithm,omitempty"`
+	// Header that carries the signature, for "hmac" and "devopness".
+	Header string `json:"header,omitempty"`
+	// Encoding of the digest for "hmac": hex (default) or base64.
+	Encoding string `json:"encoding,omitempty"`
+	// Prefix before the digest for "hmac", such as "sha256=".
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// Var declares a variable extracted from each hook.
+type Var struct {
+	// Name of the variable.
+	Name string `json:"name"`
+	// Path is a gjson path into the JSON body, or header:<Name> or
+	// query:<name>.
+	Path string `json:"path"`
+	// Type is string (default), int, float, bool or json. A value that
+	// does not convert is answered 422 invalid_variables.
+	Type string `json:"type,omitempty"`
+	// Required variables that are absent, and have no default, are
+	// answered 422 invalid_variables.
+	Required bool `json:"required,omitempty"`
+	// Default is the value used when the hook does not have one.
+	Default *string `json:"default,omitempty"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.hookgate",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision compiles the signature scheme, the variables and the
+// condition, so that no request pays for it and no bad config loads.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	if h.Name == "" {
+		h.Name = "hook"
+	}
+	if h.MaxBody == 0 {
+		h.MaxBody = defaultMaxBody
+	}
+	if len(h.Methods) == 0 {
+		h.Methods = []string{http.MethodPost}
+	}
+	for i, m := range h.Methods {
+		h.Methods[i] = strings.ToUpper(m)
+	}
+	h.allow = strings.Join(h.Methods, ", ")
+
+	if err := h.provisionSignature(); err != nil {
+		return fmt.Errorf("hook %q: %v", h.Name, err)
+	}
+
+	extractor, condition, err := h.compile()
+	if err != nil {
+		return fmt.Errorf("hook %q: %v", h.Name, err)
+	}
+	h.extractor, h.condition = extractor, condition
+	h.needsJSON = extractor.NeedsBody() || (condition != nil && condition.UsesBody())
+	return nil
+}
+
+// compile checks and compiles the variables and the condition.
+func (h *Handler) compile() (*hook.Extractor, *hook.Condition, error) {
+	vars := make([]hook.Variable, len(h.Vars))
+	for i, v := range h.Vars {
+		vars[i] = v.variable()
+	}
+	extractor, err := hook.NewExtractor(vars)
+	if err != nil {
+		return nil, nil, err
+	}
+	if h.When == "" {
+		return extractor, nil, nil
+	}
+	condition, err := hook.CompileCondition(h.When, extractor.Variables())
+	if err != nil {
+		return nil, nil, err
+	}
+	return extractor, condition, nil
+}
+
+// variable is v as the engine knows it.
+func (v Var) variable() hook.Variable {
+	return hook.Variable{Name: v.Name, Path: v.Path, Type: hook.Type(v.Type), Required: v.Required, Default: v.Default}
+}
+
+// checkSignatureShape checks what a signature config can be checked for
+// without its secrets, so that `caddy adapt` catches it.
+func checkSignatureShape(sig *Signature) error {
+	switch sig.Algorithm {
+	case "", "sha1", "sha256", "sha512":
+	default:
+		return fmt.Errorf("unknown algorithm %q (want sha1, sha256 or sha512)", sig.Algorithm)
+	}
+	switch sig.Encoding {
+	case "", "hex", "base64":
+	default:
+		return fmt.Errorf("unknown encoding %q (want hex or base64)", sig.Encoding)
+	}
+	if sig.Preset == "hmac" && (sig.Algorithm == "" || sig.Header == "") {
+		return errors.New("needs an algorithm and a header")
+	}
+	return nil
+}
+
+// provisionSignature builds the verifier from the signature config and
+// the secrets, with their placeholders replaced.
+func (h *Handler) provisionSignature() error {
+	if h.Signature == nil {
+		if h.InsecureNoSignature {
+			return nil
+		}
+		return errors.New("no signature configured: set a signature preset and secret, or insecure_no_signature to accept unauthenticated hooks")
+	}
+	if h.InsecureNoSignature {
+		return errors.New("insecure_no_signature and a signature are mutually exclusive")
+	}
+	repl := caddy.NewReplacer()
+	secrets := make([]string, len(h.Secrets))
+	for i, s := range h.Secrets {
+		secrets[i] = repl.ReplaceKnown(s, "")
+		if secrets[i] == "" {
+			return fmt.Errorf("secret %d is empty once its placeholders are replaced (is the environment variable set?)", i+1)
+		}
+	}
+	if len(secrets) == 0 {
+		return fmt.Errorf("signature %s: no secret configured", h.Signature.Preset)
+	}
+	v, err := signature.New(signature.Config{
+		Preset:    h.Signature.Preset,
+		Secrets:   secrets,
+		Tolerance: time.Duration(h.Tolerance),
+		Algorithm: h.Signature.Algorithm,
+		Header:    h.Signature.Header,
+		Encoding:  h.Signature.Encoding,
+		Prefix:    h.Signature.Prefix,
+	})
+	if err != nil {
+		return err
+	}
+	h.verifier = v
+	return nil
+}
+
+// ServeHTTP verifies and decides; see the type's documentation.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if !slices.Contains(h.Methods, r.Method) {
+		w.Header().Set("Allow", h.allow)
+		return h.answer(w, r, http.StatusMethodNotAllowed, "method_not_allowed",
+			map[string]any{"error": "method_not_allowed", "allow": h.Methods})
+	}
+	body, err := h.readBody(w, r)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return h.answer(w, r, http.StatusRequestEntityTooLarge, "payload_too_large",
+				map[string]any{"error": "payload_too_large", "limit": h.MaxBody})
+		}
+		return h.answer(w, r, http.StatusBadRequest, "invalid_payload",
+			map[string]any{"error": "invalid_payload", "detail": "reading the body: " + err.Error()})
+	}
+
+	sreq := &signature.Request{Method: r.Method, URL: h.publicURL(r), Header: r.Header, Body: body}
+	var deliveryID string
+	if h.verifier != nil {
+		if err := h.verifier.Verify(sreq, now()); err != nil {
+			code := signatureCode(err)
+			return h.answer(w, r, http.StatusUnauthorized, err.Error(), map[string]any{"error": code})
+		}
+		if reply, ok := h.verifier.Handshake(sreq); ok {
+			h.logger.Info("handshake answered", zap.String("hook", h.Name), zap.String("preset", h.verifier.Preset()))
+			w.Header().Set("Content-Type", "application/json")
+			_, err := w.Write(reply)
+			return err
+		}
+		deliveryID = h.verifier.DeliveryID(sreq)
+	}
+
+	payload := hook.Payload(r.Header.Get("Content-Type"), body)
+	if h.needsJSON && !gjson.ValidBytes(payload) {
+		return h.answer(w, r, http.StatusBadRequest, "body is not valid JSON",
+			map[string]any{"error": "invalid_payload", "detail": "the body is not valid JSON"})
+	}
+	vars, verrs := h.extractor.Extract(payload, r.Header, r.URL.Query())
+	if len(verrs) > 0 {
+		return h.answer(w, r, http.StatusUnprocessableEntity, verrs[0].Name+": "+verrs[0].Reason,
+			map[string]any{"error": "invalid_variables", "variables": verrs})
+	}
+	if h.condition != nil {
+		ok, err := h.condition.Eval(hook.Request{
+			Vars: vars, Header: r.Header, Query: r.URL.Query(),
+			Method: r.Method, Path: r.URL.Path, RemoteIP: remoteIP(r), Hook: h.Name, Payload: payload,
+		})
+		if err != nil {
+			return h.answer(w, r, http.StatusUnprocessableEntity, "condition: "+err.Error(),
+				map[string]any{"error": "condition_error", "detail": err.Error()})
+		}
+		if !ok {
+			return h.answer(w, r, http.StatusOK, "condition",
+				map[string]any{"status": "skipped", "reason": "condition"})
+		}
+	}
+
+	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	repl.Set("hookgate.hook", h.Name)
+	repl.Set("hookgate.delivery_id", deliveryID)
+	for name, v := range vars {
+		repl.Set("hookgate.vars."+name, placeholderValue(v))
+	}
+	h.logger.Debug("hook verified", zap.String("hook", h.Name), zap.String("delivery_id", deliveryID))
+
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	return next.ServeHTTP(w, r)
+}
+
+// readBody reads the whole body, at most MaxBody bytes. A body announced
+// as too large is refused before a byte is read.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > h.MaxBody {
+		return nil, &http.MaxBytesError{Limit: h.MaxBody}
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.MaxBody))
+	return buf.Bytes(), err
+}
+
+// publicURL is the URL the provider posted to: PublicURL when configured
+// (with the request's query when it has none), else the request's own.
+func (h *Handler) publicURL(r *http.Request) string {
+	orig, _ := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request)
+	u := orig.URL
+	if u == nil {
+		u = r.URL
+	}
+	if h.PublicURL != "" {
+		if u.RawQuery == "" || strings.Contains(h.PublicURL, "?") {
+			return h.PublicURL
+		}
+		return h.PublicURL + "?" + u.RawQuery
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + u.RequestURI()
+}
+
+// signatureCode maps a verification error to the code answered.
+func signatureCode(err error) string {
+	for _, known := range []error{signature.ErrMissing, signature.ErrStale} {
+		if errors.Is(err, known) {
+			return known.Error()
+		}
+	}
+	return signature.ErrInvalid.Error()
+}
+
+// remoteIP is the client's address as Caddy resolved it (trusted proxies
+// honoured), without the port.
+func remoteIP(r *http.Request) string {
+	if addr, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && addr != "" {
+		return addr
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)
