@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Load test on 127.0.0.1 with wrk: the same signed GitHub push request
+# against (a) hookgate verify + extract + respond and (b) plain Caddy
+# respond, served by one Caddy process, in alternating rounds of one run.
+# Prints both req/s and their ratio. Bounded: ROUNDS x 2 x SECONDS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
+CONNECTIONS=${CONNECTIONS:-32}
+
+if ! command -v wrk >/dev/null; then
+	apt-get update -qq && apt-get install -y -qq wrk
+fi
+[ -x bin/caddy ] || go build -o bin/caddy ./cmd/caddy
+
+work=$(mktemp -d)
+trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
+payload=../shared/testdata/payloads/github-push.json
+secret=bench-secret
+sig=$(bin/caddy hookgate sign --preset github --secret "$secret" < "$payload" | sed -n 's/^X-Hub-Signature-256: //p')
+
+cat > "$work/Caddyfile" <<CADDY
+{
+	admin off
+	auto_https off
+	log default {
+		level ERROR
+	}
+}
+http://127.0.0.1:8091 {
+	hookgate bench {
+		signature github
+		secret $secret
+		var ref ref string required
+		var commit_hash head_commit.id
+		var repo repository.full_name
+	}
+	respond "ok" 200
+}
+http://127.0.0.1:8092 {
+	respond "ok" 200
+}
+CADDY
+
+cat > "$work/post.lua" <<LUA
+local f = assert(io.open("$payload", "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*all")
+f:close()
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-GitHub-Event"] = "push"
+wrk.headers["X-Hub-Signature-256"] = "$sig"
+LUA
+
+XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work bin/caddy run --config "$work/Caddyfile" --adapter caddyfile >"$work/caddy.log" 2>&1 &
+echo $! > "$work/pid"
+for _ in $(seq 50); do curl -fs -o /dev/null http://127.0.0.1:8092/ && break; sleep 0.1; done
+
+# Refuse to measure a misconfigured route: the signed request must pass.
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -H "X-Hub-Signature-256: $sig" --data-binary @"$payload" http://127.0.0.1:8091/)
+[ "$code" = 200 ] || { echo "hookgate route answered $code"; cat "$work/caddy.log"; exit 1; }
+
+rps() { wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -s "$work/post.lua" "$1" | awk '/Requests\/sec/ {print $2}'; }
+results=()
+for r in $(seq "$ROUNDS"); do
+	h=$(rps http://127.0.0.1:8091/)
+	p=$(rps http://127.0.0.1:8092/)
+	echo "round $r: hookgate $h req/s, plain $p req/s"
+	results+=("$h $p")
+done
+printf '%s\n' "${results[@]}" | awk '{h += $1; p += $2} END {
+	printf "hookgate verify+extract+respond: %.0f req/s\n", h / NR
+	printf "plain Caddy respond:             %.0f req/s\n", p / NR
+	printf "ratio: %.3f\n", h / p
+}'
