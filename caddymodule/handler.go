@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -267,7 +268,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.answer(w, r, http.StatusMethodNotAllowed, "method_not_allowed",
 			map[string]any{"error": "method_not_allowed", "allow": h.Methods})
 	}
-	body, err := h.readBody(w, r)
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer releaseBody(buf)
+	body, err := h.readBody(buf, w, r)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -332,18 +335,34 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	return next.ServeHTTP(w, r)
 }
 
-// readBody reads the whole body, at most MaxBody bytes. A body announced
-// as too large is refused before a byte is read.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// readBody reads the whole body into buf, at most MaxBody bytes. A body
+// announced as too large is refused before a byte is read.
+func (h *Handler) readBody(buf *bytes.Buffer, w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.ContentLength > h.MaxBody {
 		return nil, &http.MaxBytesError{Limit: h.MaxBody}
 	}
-	var buf bytes.Buffer
 	if r.ContentLength > 0 {
 		buf.Grow(int(r.ContentLength))
 	}
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.MaxBody))
 	return buf.Bytes(), err
+}
+
+// bodyBuffers recycles the buffers bodies are read into: a hook's body is
+// held only until the handlers after this one return.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer kept for reuse, so that one large
+// hook does not pin its memory.
+const maxPooledBody = 1 << 20
+
+// releaseBody returns buf to the pool.
+func releaseBody(buf *bytes.Buffer) {
+	if buf.Cap() > maxPooledBody {
+		return
+	}
+	buf.Reset()
+	bodyBuffers.Put(buf)
 }
 
 // publicURL is the URL the provider posted to: PublicURL when configured
