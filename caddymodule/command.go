@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"slices"
-	"strconv"
 	"time"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
@@ -80,7 +78,7 @@ func signCommand() *cobra.Command {
 		Use:   "sign --preset <name> --secret <secret> [--url <url>] < body",
 		Short: "Prints the headers a provider would send with the body on stdin",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			body, err := io.ReadAll(os.Stdin)
+			body, err := io.ReadAll(cmd.InOrStdin())
 			if err != nil {
 				return err
 			}
@@ -113,7 +111,7 @@ func verifyCommand() *cobra.Command {
 		Use:   "verify --preset <name> --secret <secret> [--url <url>] < request",
 		Short: "Checks the signature of a captured HTTP request on stdin",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			req, err := http.ReadRequest(bufio.NewReader(os.Stdin))
+			req, err := http.ReadRequest(bufio.NewReader(cmd.InOrStdin()))
 			if err != nil {
 				return fmt.Errorf("reading the captured request: %v", err)
 			}
@@ -132,10 +130,9 @@ func verifyCommand() *cobra.Command {
 			}
 			err = v.Verify(&signature.Request{Method: req.Method, URL: target, Header: req.Header, Body: body}, f.clock())
 			if err != nil {
-				fmt.Fprintln(cmd.OutOrStdout(), err)
-				os.Exit(1)
+				return fmt.Errorf("not valid: %v", err)
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), "valid ("+strconv.Itoa(len(body))+" bytes, "+f.config.Preset+")")
+			fmt.Fprintf(cmd.OutOrStdout(), "valid (%d bytes, %s)\n", len(body), f.config.Preset)
 			return nil
 		},
 	}
