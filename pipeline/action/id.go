@@ -1,0 +1,31 @@
+package action
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"time"
+)
+
+// crockford is the alphabet of IDs: Crockford's base 32, which sorts as
+// its values do.
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// NewID returns a new action ID: "act_" and 26 characters holding 48 bits
+// of milliseconds since the Unix epoch and 80 random bits (as a ULID
+// does), so that IDs sort by creation time and are unique across
+// instances.
+func NewID(now time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
+	rand.Read(b[6:])
+	hi := binary.BigEndian.Uint64(b[:8])
+	lo := binary.BigEndian.Uint64(b[8:])
+	var out [26]byte
+	// 128 bits in 26 characters of 5 bits: the first holds the top 3.
+	for i := 25; i >= 0; i-- {
+		out[i] = crockford[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return "act_" + string(out[:])
+}
