@@ -1,0 +1,97 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+// schema is hookgate's own schema, as migrations in order: a migration's
+// version is its index plus one. Each backend has its own text; BLOB
+// stands for the backend's binary type.
+var schema = [][]string{
+	{
+		`CREATE TABLE hookgate_action (
+			id TEXT PRIMARY KEY,
+			pipeline TEXT NOT NULL,
+			hook TEXT NOT NULL,
+			delivery_id TEXT,
+			status TEXT NOT NULL,
+			reason TEXT NOT NULL DEFAULT '',
+			detail TEXT NOT NULL DEFAULT '',
+			variables TEXT NOT NULL,
+			payload BLOB,
+			remote_ip TEXT NOT NULL DEFAULT '',
+			job_id BIGINT,
+			created_at BIGINT NOT NULL,
+			started_at BIGINT,
+			finished_at BIGINT
+		)`,
+		`CREATE UNIQUE INDEX hookgate_action_delivery ON hookgate_action (hook, delivery_id) WHERE delivery_id IS NOT NULL`,
+		`CREATE INDEX hookgate_action_pipeline_status ON hookgate_action (pipeline, status)`,
+		`CREATE INDEX hookgate_action_finished ON hookgate_action (finished_at)`,
+		`CREATE TABLE hookgate_step (
+			action_id TEXT NOT NULL,
+			position INTEGER NOT NULL,
+			name TEXT NOT NULL,
+			kind TEXT NOT NULL,
+			status TEXT NOT NULL,
+			exit_code INTEGER,
+			http_status INTEGER,
+			duration_ms BIGINT NOT NULL,
+			output BLOB NOT NULL,
+			output_truncated INTEGER NOT NULL DEFAULT 0,
+			error TEXT NOT NULL DEFAULT '',
+			PRIMARY KEY (action_id, position)
+		)`,
+	},
+}
+
+// migrateRiver applies River's migrations, each in its own transaction
+// (PostgreSQL cannot use an enum value in the transaction that adds it).
+func migrateRiver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return fmt.Errorf("river migrations: %v", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("river migrations: %v", err)
+	}
+	return nil
+}
+
+// migrateOwn applies hookgate's migrations in one transaction. blob is
+// the backend's binary type.
+func (d *db) migrateOwn(ctx context.Context, blob string) error {
+	return d.InTx(ctx, func(t Tx) error {
+		q := t.(*tx).q
+		if _, err := q.exec(ctx, `CREATE TABLE IF NOT EXISTS hookgate_migration (
+			version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+			return fmt.Errorf("hookgate migrations: %v", err)
+		}
+		var version int64
+		if err := queryOne(ctx, q, `SELECT coalesce(max(version), 0) FROM hookgate_migration`, nil, &version); err != nil {
+			return fmt.Errorf("hookgate migrations: %v", err)
+		}
+		if int(version) > len(schema) {
+			return fmt.Errorf("hookgate migrations: the database is at version %d, newer than this hookgate knows (%d)", version, len(schema))
+		}
+		for i := int(version); i < len(schema); i++ {
+			for _, stmt := range schema[i] {
+				if _, err := q.exec(ctx, strings.ReplaceAll(stmt, "BLOB", blob)); err != nil {
+					return fmt.Errorf("hookgate migration %d: %v", i+1, err)
+				}
+			}
+			if _, err := q.exec(ctx, `INSERT INTO hookgate_migration (version, applied_at) VALUES ($1, $2)`,
+				int64(i+1), time.Now().UnixMicro()); err != nil {
+				return fmt.Errorf("hookgate migration %d: %v", i+1, err)
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	_ "modernc.org/sqlite" // the pure Go SQLite driver, "sqlite"
+)
+
+// sqliteParams are the connection settings: WAL (as River's SQLite driver
+// is tested with), a wait rather than an error when the file is busy, and
+// a sync of every commit, so that an accepted action survives a crash of
+// the machine, not only of the process.
+const sqliteParams = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate"
+
+// OpenSQLite opens (creating it and its directory) the SQLite database at
+// path and applies the migrations. One process at a time may have it
+// open: a lock file beside it is held until Close.
+func OpenSQLite(ctx context.Context, path string) (Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("storage sqlite: %v", err)
+	}
+	unlock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, fmt.Errorf("storage sqlite %s: %v", path, err)
+	}
+	pool, err := sql.Open("sqlite", path+"?"+sqliteParams)
+	if err != nil {
+		unlock()
+		return nil, fmt.Errorf("storage sqlite %s: %v", path, err)
+	}
+	// SQLite has one writer; River's driver documents one connection as
+	// the way to never see SQLITE_BUSY.
+	pool.SetMaxOpenConns(1)
+	d := &db{
+		backend: "sqlite",
+		pool:    sqlQuerier{pool},
+		handle:  pool,
+		begin: func(ctx context.Context) (nativeTx, error) {
+			t, err := pool.BeginTx(ctx, nil)
+			return sqlTx{sqlQuerier{t}, t}, err
+		},
+		lock: func(context.Context, querier, string) error { return nil },
+		close: func() error {
+			defer unlock()
+			return pool.Close()
+		},
+	}
+	if err := d.migrateSQLite(ctx, pool); err != nil {
+		d.close()
+		return nil, fmt.Errorf("storage sqlite %s: %v", path, err)
+	}
+	return d, nil
+}
+
+// migrateSQLite applies the migrations; the lock file keeps other
+// processes away meanwhile.
+func (d *db) migrateSQLite(ctx context.Context, pool *sql.DB) error {
+	if err := migrateRiver(ctx, riversqlite.New(pool)); err != nil {
+		return err
+	}
+	return d.migrateOwn(ctx, "BLOB")
+}
+
+// sqlRunner is what *sql.DB and *sql.Tx have in common.
+type sqlRunner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// sqlQuerier runs SQL on SQLite, with $n placeholders turned into ?n.
+type sqlQuerier struct{ r sqlRunner }
+
+func (q sqlQuerier) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := q.r.ExecContext(ctx, strings.ReplaceAll(query, "$", "?"), args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (q sqlQuerier) query(ctx context.Context, query string, args ...any) (rows, error) {
+	r, err := q.r.QueryContext(ctx, strings.ReplaceAll(query, "$", "?"), args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{r}, nil
+}
+
+// sqlRows are *sql.Rows with a Close that returns nothing, as pgx's.
+type sqlRows struct{ *sql.Rows }
+
+// Close closes the rows.
+func (r sqlRows) Close() { r.Rows.Close() }
+
+// sqlTx is a SQLite transaction.
+type sqlTx struct {
+	sqlQuerier
+	t *sql.Tx
+}
+
+func (t sqlTx) native() any                    { return t.t }
+func (t sqlTx) commit(context.Context) error   { return t.t.Commit() }
+func (t sqlTx) rollback(context.Context) error { return t.t.Rollback() }

@@ -1,0 +1,101 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/hookgate/hookgate/pipeline/action"
+)
+
+// ErrNotFound is returned for an action that does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store keeps actions and step results. Methods are safe for concurrent use.
+type Store interface {
+	// Backend is "sqlite" or "postgres".
+	Backend() string
+	// Native is the connection pool, for the job queue to share: a
+	// *sql.DB for SQLite, a *pgxpool.Pool for PostgreSQL.
+	Native() any
+	// InTx runs fn in a transaction, committed when fn returns nil and
+	// rolled back otherwise.
+	InTx(ctx context.Context, fn func(Tx) error) error
+	// Action is one action with its step results, or ErrNotFound.
+	Action(ctx context.Context, id string) (*action.Action, error)
+	// Actions lists actions, newest first, with their step results.
+	Actions(ctx context.Context, f Filter) ([]action.Action, error)
+	// Claim moves a queued action to running, noting the job that runs it.
+	// It reports false when the action was not queued.
+	Claim(ctx context.Context, id string, jobID int64, at time.Time) (bool, error)
+	// Finish ends an action that is in state from with outcome o. It
+	// reports false when the action was not in that state.
+	Finish(ctx context.Context, id string, from action.Status, o action.Outcome, at time.Time) (bool, error)
+	// AddStep stores the result of the step at index (from 0) of an action.
+	AddStep(ctx context.Context, id string, index int, r action.StepResult) error
+	// Cancel cancels a queued action, and otherwise tells what it is doing.
+	Cancel(ctx context.Context, id string, at time.Time) (Cancellation, error)
+	// InterruptRunning fails every running action with reason interrupted
+	// and returns their IDs. Only for a backend used by a single instance,
+	// when it starts.
+	InterruptRunning(ctx context.Context, at time.Time) ([]string, error)
+	// DeleteFinished deletes the actions that finished before a time, with
+	// their step results, and returns how many.
+	DeleteFinished(ctx context.Context, before time.Time) (int64, error)
+	// Counts counts actions by pipeline and status.
+	Counts(ctx context.Context) ([]Count, error)
+	// Close closes the database.
+	Close() error
+}
+
+// Tx is a transaction: what it writes commits with whatever else is done
+// in Native(), such as inserting jobs.
+type Tx interface {
+	// Native is the transaction, for the job queue to share: a *sql.Tx for
+	// SQLite, a pgx.Tx for PostgreSQL.
+	Native() any
+	// LockPipeline serializes, until the end of the transaction, the
+	// transactions that enqueue actions of a pipeline (across instances on
+	// PostgreSQL; SQLite has a single writer anyway).
+	LockPipeline(ctx context.Context, pipeline string) error
+	// CountQueued counts the queued actions of a pipeline, counting no
+	// further than limit.
+	CountQueued(ctx context.Context, pipeline string, limit int) (int, error)
+	// DeliveryAction is the ID of the action of a hook's delivery, or "".
+	DeliveryAction(ctx context.Context, hook, deliveryID string) (string, error)
+	// Insert stores a new action. When another action has the same hook
+	// and delivery ID, nothing is stored and that action's ID is returned.
+	Insert(ctx context.Context, a *action.Action) (existing string, err error)
+}
+
+// Filter selects actions.
+type Filter struct {
+	// Pipeline keeps the actions of one pipeline; empty keeps all.
+	Pipeline string
+	// Status keeps the actions in one state; empty keeps all.
+	Status action.Status
+	// Limit is the most actions returned. Default and maximum: 1000.
+	Limit int
+	// Offset skips that many actions first.
+	Offset int
+}
+
+// Cancellation is what Cancel found.
+type Cancellation struct {
+	// Status is the action's status once Cancel returned.
+	Status action.Status
+	// Changed is set when Cancel moved the action from queued to cancelled.
+	Changed bool
+	// JobID is the job running the action, when Status is running.
+	JobID int64
+}
+
+// Count is the number of actions of one pipeline in one state.
+type Count struct {
+	// Pipeline is the pipeline's name.
+	Pipeline string
+	// Status is the state counted.
+	Status action.Status
+	// N is how many.
+	N int64
+}
