@@ -1,0 +1,353 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hookgate/hookgate/pipeline/action"
+	"github.com/hookgate/hookgate/pipeline/store"
+)
+
+// DefaultRetention is how long finished actions are kept.
+const DefaultRetention = 720 * time.Hour
+
+// Errors of the engine.
+var (
+	// ErrUnknownPipeline: the pipeline is not configured.
+	ErrUnknownPipeline = errors.New("unknown pipeline")
+	// ErrQueueFull: the pipeline's queue_limit is reached.
+	ErrQueueFull = errors.New("queue full")
+	// ErrUnavailable: the database cannot be reached, or the engine is
+	// stopped; nothing was stored.
+	ErrUnavailable = errors.New("storage unavailable")
+	// ErrNotFound: no such action.
+	ErrNotFound = store.ErrNotFound
+	// ErrFinished: the action has already succeeded or failed.
+	ErrFinished = errors.New("action already finished")
+)
+
+// StorageConfig says where actions and jobs are kept.
+type StorageConfig struct {
+	// Driver is "sqlite" (the default) or "postgres".
+	Driver string
+	// Path is the SQLite database file; its directory is created.
+	Path string
+	// DSN is the PostgreSQL connection string. Tables go to the first
+	// schema of its search_path.
+	DSN string
+	// Retention is how long finished actions are kept. Default: 720h.
+	Retention time.Duration
+}
+
+// Trigger asks for an action.
+type Trigger struct {
+	// Pipeline names the pipeline to run.
+	Pipeline string
+	// Hook names the hook (or API caller) that triggers it.
+	Hook string
+	// Vars are the hook's variables: string, int64, float64, bool or
+	// decoded JSON values.
+	Vars map[string]any
+	// Payload is the hook's body, kept with the action.
+	Payload []byte
+	// DeliveryID is the provider's delivery id; a second trigger of the
+	// same hook with the same one runs nothing. Empty: no deduplication.
+	DeliveryID string
+	// RemoteIP is where the hook came from.
+	RemoteIP string
+}
+
+// Triggered is the answer to a Trigger.
+type Triggered struct {
+	// ActionID is the new action, or the first one of a duplicate delivery.
+	ActionID string
+	// Duplicate is set when the delivery was seen before and nothing ran.
+	Duplicate bool
+}
+
+// ActionFilter selects actions to list.
+type ActionFilter = store.Filter
+
+// Stats are counts for metrics.
+type Stats struct {
+	// Pipelines maps each configured pipeline, and each that still has
+	// actions, to its counts.
+	Pipelines map[string]PipelineStats
+}
+
+// PipelineStats counts the actions of one pipeline by state. Queued is
+// its queue depth.
+type PipelineStats struct {
+	// Queued counts the actions waiting to run.
+	Queued int64
+	// Running counts the actions running (on any instance).
+	Running int64
+	// Succeeded counts the actions that succeeded.
+	Succeeded int64
+	// Failed counts the actions that failed.
+	Failed int64
+	// Cancelled counts the actions cancelled.
+	Cancelled int64
+}
+
+// Engine runs pipelines. Its methods are safe for concurrent use.
+type Engine struct {
+	store     store.Store
+	queue     queue
+	logger    *zap.Logger
+	retention time.Duration
+	plans     atomic.Pointer[map[string]*action.Plan]
+	// maxTimeout is the longest pipeline timeout configured so far (set
+	// under mu): the horizon after which a job still running is taken for
+	// dead.
+	maxTimeout atomic.Int64
+	waiters    waiters
+	triggers   *batcher
+	onRan      atomic.Pointer[func(Ran)]
+
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	// queues maps the River queues added to their MaxWorkers.
+	queues map[string]int
+	// resizing marks the queues being re-created with a new concurrency.
+	resizing map[string]bool
+	runCtx   context.Context
+	stopRun  context.CancelFunc
+	resizers sync.WaitGroup
+}
+
+// Open opens the storage and applies its migrations; no action runs
+// until Start. On SQLite, actions left running by a previous process are
+// failed as interrupted.
+func Open(ctx context.Context, sc StorageConfig, logger *zap.Logger) (*Engine, error) {
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	var st store.Store
+	var err error
+	switch sc.Driver {
+	case "", "sqlite":
+		if sc.Path == "" {
+			return nil, errors.New("storage sqlite: no path")
+		}
+		st, err = store.OpenSQLite(ctx, sc.Path)
+	case "postgres":
+		st, err = store.OpenPostgres(ctx, sc.DSN)
+	default:
+		return nil, fmt.Errorf("storage: unknown driver %q (want sqlite or postgres)", sc.Driver)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		store:     st,
+		logger:    logger,
+		retention: sc.Retention,
+		waiters:   waiters{m: make(map[string][]chan struct{})},
+		queues:    make(map[string]int),
+		resizing:  make(map[string]bool),
+	}
+	if e.retention <= 0 {
+		e.retention = DefaultRetention
+	}
+	e.plans.Store(&map[string]*action.Plan{})
+	if st.Backend() == "sqlite" {
+		ids, err := st.InterruptRunning(ctx, time.Now())
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("storage sqlite: %v", err)
+		}
+		for _, id := range ids {
+			logger.Warn("action interrupted by the end of the previous process",
+				zap.String("action_id", id), zap.String("reason", string(action.ReasonInterrupted)))
+		}
+	}
+	if e.queue, err = newQueue(e); err != nil {
+		st.Close()
+		return nil, err
+	}
+	e.runCtx, e.stopRun = context.WithCancel(context.Background())
+	e.triggers = newBatcher(e)
+	return e, nil
+}
+
+// Configure checks and compiles the pipelines and makes them current: an
+// action started from now on runs with them, while running ones go on
+// with the configuration they started with. On error nothing changes.
+func (e *Engine) Configure(pipelines []action.Pipeline) error {
+	plans := make(map[string]*action.Plan, len(pipelines))
+	for _, p := range pipelines {
+		plan, err := action.Compile(p)
+		if err != nil {
+			return err
+		}
+		if _, dup := plans[p.Name]; dup {
+			return fmt.Errorf("pipeline %q: defined twice", p.Name)
+		}
+		plans[p.Name] = plan
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, plan := range plans {
+		if t := int64(plan.Pipeline.Timeout); t > e.maxTimeout.Load() {
+			e.maxTimeout.Store(t)
+		}
+	}
+	e.plans.Store(&plans)
+	if e.stopped {
+		return nil
+	}
+	return e.syncQueues()
+}
+
+// plan is the current plan of a pipeline, or nil.
+func (e *Engine) plan(pipeline string) *action.Plan {
+	return (*e.plans.Load())[pipeline]
+}
+
+// Start starts the workers. It may be called again; it does nothing then.
+func (e *Engine) Start() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.stopped:
+		return errors.New("engine stopped")
+	case e.started:
+		return nil
+	}
+	if err := e.addOrphanQueues(); err != nil {
+		return err
+	}
+	if err := e.queue.start(e.runCtx); err != nil {
+		return fmt.Errorf("starting the workers: %v", err)
+	}
+	e.started = true
+	return nil
+}
+
+// addOrphanQueues adds a queue for each pipeline that has queued actions
+// but is not configured, so that they end (failed, unknown_pipeline)
+// rather than wait forever.
+func (e *Engine) addOrphanQueues() error {
+	counts, err := e.store.Counts(e.runCtx)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	for _, c := range counts {
+		name := queueName(c.Pipeline)
+		if c.Status != action.StatusQueued || e.queues[name] != 0 {
+			continue
+		}
+		if err := e.queue.addQueue(name, 1); err != nil {
+			return err
+		}
+		e.queues[name] = 1
+	}
+	return nil
+}
+
+// Stop stops taking triggers and stops the workers: running actions
+// finish, unless ctx ends first, in which case their process groups are
+// killed and they fail as interrupted. Then it closes the database.
+func (e *Engine) Stop(ctx context.Context) error {
+	e.mu.Lock()
+	if e.stopped {
+		e.mu.Unlock()
+		return nil
+	}
+	e.stopped = true
+	started := e.started
+	e.mu.Unlock()
+
+	e.triggers.close()
+	var err error
+	if started {
+		err = e.queue.stop(ctx)
+	}
+	e.stopRun()
+	e.resizers.Wait()
+	if cerr := e.store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// unavailable marks an error of the storage as ErrUnavailable, leaving
+// ErrNotFound and the caller's context errors as they are.
+func unavailable(err error) error {
+	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+}
+
+// Action is one action with its step results, or ErrNotFound.
+func (e *Engine) Action(ctx context.Context, id string) (*action.Action, error) {
+	a, err := e.store.Action(ctx, id)
+	return a, unavailable(err)
+}
+
+// Actions lists actions, newest first, with their step results.
+func (e *Engine) Actions(ctx context.Context, f ActionFilter) ([]action.Action, error) {
+	list, err := e.store.Actions(ctx, f)
+	return list, unavailable(err)
+}
+
+// Cancel cancels an action: a queued one ends cancelled without running;
+// a running one has its process group killed, on whichever instance runs
+// it, and ends cancelled. Cancelling a cancelled action does nothing; a
+// finished one gives ErrFinished.
+func (e *Engine) Cancel(ctx context.Context, id string) error {
+	c, err := e.store.Cancel(ctx, id, time.Now())
+	if err != nil {
+		return unavailable(err)
+	}
+	switch {
+	case c.Changed:
+		e.logger.Info("action cancelled", zap.String("action_id", id), zap.String("status", string(c.Status)))
+		e.waiters.notify(id)
+		return nil
+	case c.Status == action.StatusCancelled:
+		return nil
+	case c.Status == action.StatusRunning:
+		e.logger.Info("cancelling running action", zap.String("action_id", id))
+		return unavailable(e.queue.cancel(ctx, c.JobID))
+	}
+	return fmt.Errorf("%w: %s", ErrFinished, c.Status)
+}
+
+// Stats counts actions by pipeline and state.
+func (e *Engine) Stats(ctx context.Context) (Stats, error) {
+	counts, err := e.store.Counts(ctx)
+	if err != nil {
+		return Stats{}, unavailable(err)
+	}
+	st := Stats{Pipelines: make(map[string]PipelineStats)}
+	for name := range *e.plans.Load() {
+		st.Pipelines[name] = PipelineStats{}
+	}
+	for _, c := range counts {
+		ps := st.Pipelines[c.Pipeline]
+		switch c.Status {
+		case action.StatusQueued:
+			ps.Queued += c.N
+		case action.StatusRunning:
+			ps.Running += c.N
+		case action.StatusSucceeded:
+			ps.Succeeded += c.N
+		case action.StatusFailed:
+			ps.Failed += c.N
+		case action.StatusCancelled:
+			ps.Cancelled += c.N
+		}
+		st.Pipelines[c.Pipeline] = ps
+	}
+	return st, nil
+}

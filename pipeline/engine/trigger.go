@@ -1,0 +1,228 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hookgate/hookgate/pipeline/action"
+	"github.com/hookgate/hookgate/pipeline/store"
+)
+
+// Group commit of triggers.
+const (
+	// maxBatch is the most triggers stored in one transaction.
+	maxBatch = 256
+	// batchTimeout bounds the transaction of a batch.
+	batchTimeout = 10 * time.Second
+)
+
+// request is one Trigger waiting for its batch to commit.
+type request struct {
+	action *action.Action
+	plan   *action.Plan
+	done   chan result
+}
+
+// result is the answer to a request.
+type result struct {
+	triggered Triggered
+	err       error
+}
+
+// batcher stores triggers in batches: while one transaction commits, the
+// triggers arriving meanwhile gather and go in the next one, so that the
+// cost of a commit (an fsync on SQLite) is shared.
+type batcher struct {
+	e        *Engine
+	requests chan *request
+	mu       sync.RWMutex
+	closed   bool
+	done     sync.WaitGroup
+}
+
+// newBatcher starts the batcher: one committer on SQLite, whose writes
+// are serial anyway, a few on PostgreSQL.
+func newBatcher(e *Engine) *batcher {
+	b := &batcher{e: e, requests: make(chan *request, 4*maxBatch)}
+	committers := 1
+	if e.store.Backend() == "postgres" {
+		committers = 4
+	}
+	for range committers {
+		b.done.Go(b.run)
+	}
+	return b
+}
+
+// close stops taking requests and waits for those taken to be answered.
+func (b *batcher) close() {
+	b.mu.Lock()
+	b.closed = true
+	close(b.requests)
+	b.mu.Unlock()
+	b.done.Wait()
+}
+
+// submit queues a request; it fails once the batcher is closed.
+func (b *batcher) submit(ctx context.Context, r *request) error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return fmt.Errorf("%w: the engine is stopped", ErrUnavailable)
+	}
+	select {
+	case b.requests <- r:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run commits batches until the batcher is closed and drained.
+func (b *batcher) run() {
+	for {
+		first, ok := <-b.requests
+		if !ok {
+			return
+		}
+		batch := []*request{first}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-b.requests:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		b.commit(batch)
+	}
+}
+
+// commit stores a batch in one transaction, actions and jobs together,
+// and answers each request.
+func (b *batcher) commit(batch []*request) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	results := make([]result, len(batch))
+	var jobs []actionArgs
+	err := b.e.store.InTx(ctx, func(tx store.Tx) error {
+		queued, err := lockLimited(ctx, tx, batch)
+		if err != nil {
+			return err
+		}
+		for i, r := range batch {
+			a := r.action
+			if a.DeliveryID != "" {
+				first, err := tx.DeliveryAction(ctx, a.Hook, a.DeliveryID)
+				if err != nil {
+					return err
+				}
+				if first != "" {
+					results[i] = result{triggered: Triggered{ActionID: first, Duplicate: true}}
+					continue
+				}
+			}
+			if limit := r.plan.Pipeline.QueueLimit; limit > 0 && queued[a.Pipeline] >= limit {
+				results[i] = result{err: fmt.Errorf("%w: pipeline %q has %d actions queued", ErrQueueFull, a.Pipeline, limit)}
+				continue
+			}
+			first, err := tx.Insert(ctx, a)
+			if err != nil {
+				return err
+			}
+			if first != "" {
+				results[i] = result{triggered: Triggered{ActionID: first, Duplicate: true}}
+				continue
+			}
+			queued[a.Pipeline]++
+			results[i] = result{triggered: Triggered{ActionID: a.ID}}
+			jobs = append(jobs, actionArgs{ActionID: a.ID, Pipeline: a.Pipeline})
+		}
+		if len(jobs) == 0 {
+			return nil
+		}
+		return b.e.queue.insert(ctx, tx, jobs)
+	})
+	if err == nil && len(jobs) > 0 {
+		b.e.queue.inserted(jobs)
+	}
+	for i, r := range batch {
+		if err != nil {
+			results[i] = result{err: fmt.Errorf("%w: %v", ErrUnavailable, err)}
+		}
+		r.done <- results[i]
+	}
+}
+
+// lockLimited locks the pipelines of the batch that have a queue limit,
+// in name order, and counts their queued actions.
+func lockLimited(ctx context.Context, tx store.Tx, batch []*request) (map[string]int, error) {
+	limits := make(map[string]int)
+	for _, r := range batch {
+		if l := r.plan.Pipeline.QueueLimit; l > 0 {
+			limits[r.action.Pipeline] = l
+		}
+	}
+	names := make([]string, 0, len(limits))
+	for name := range limits {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	queued := make(map[string]int, len(limits))
+	for _, name := range names {
+		if err := tx.LockPipeline(ctx, name); err != nil {
+			return nil, err
+		}
+		n, err := tx.CountQueued(ctx, name, limits[name])
+		if err != nil {
+			return nil, err
+		}
+		queued[name] = n
+	}
+	return queued, nil
+}
+
+// Trigger stores a new action of a pipeline and its job, in one
+// transaction, and returns its ID once committed: the action is durable
+// when Trigger returns. A trigger of a delivery seen before returns the
+// first action's ID with Duplicate set and stores nothing. Errors:
+// ErrUnknownPipeline, ErrQueueFull, ErrUnavailable (nothing stored).
+func (e *Engine) Trigger(ctx context.Context, t Trigger) (Triggered, error) {
+	plan := e.plan(t.Pipeline)
+	if plan == nil {
+		return Triggered{}, fmt.Errorf("%w: %q", ErrUnknownPipeline, t.Pipeline)
+	}
+	vars := t.Vars
+	if vars == nil {
+		vars = map[string]any{}
+	}
+	if _, err := json.Marshal(vars); err != nil {
+		return Triggered{}, fmt.Errorf("variables: %v", err)
+	}
+	now := time.Now()
+	r := &request{
+		action: &action.Action{
+			ID: action.NewID(now), Pipeline: t.Pipeline, Hook: t.Hook, Status: action.StatusQueued,
+			Variables: vars, DeliveryID: t.DeliveryID, RemoteIP: t.RemoteIP, CreatedAt: now, Payload: t.Payload,
+		},
+		plan: plan,
+		done: make(chan result, 1),
+	}
+	if err := e.triggers.submit(ctx, r); err != nil {
+		return Triggered{}, err
+	}
+	select {
+	case res := <-r.done:
+		return res.triggered, res.err
+	case <-ctx.Done():
+		return Triggered{}, ctx.Err()
+	}
+}
