@@ -16,6 +16,11 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, status int, rea
 	if status >= 400 {
 		level = h.logger.Warn
 	}
+	result, ok := body["error"].(string)
+	if !ok {
+		result, _ = body["status"].(string)
+	}
+	hooksTotal.WithLabelValues(h.Name, result).Inc()
 	level("hook answered",
 		zap.String("hook", h.Name),
 		zap.Int("status", status),

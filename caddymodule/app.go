@@ -1,35 +1,247 @@
 // Package caddymodule is the Caddy glue of hookgate: the hookgate app, the
-// hookgate handler, Caddyfile parsing and the CLI. The engine, which knows
-// nothing of Caddy, is in the pipeline packages.
+// hookgate handler, Caddyfile parsing, metrics and the CLI. The engine,
+// which knows nothing of Caddy, is in the pipeline packages.
 package caddymodule
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/hookgate/hookgate/pipeline/action"
+	"github.com/hookgate/hookgate/pipeline/engine"
 )
 
 func init() {
-	caddy.RegisterModule(App{})
+	caddy.RegisterModule(new(App))
 }
 
+// engines holds the open engines (database, job queue, workers) by
+// storage, so that they outlive config reloads: a reload starts the new
+// app, which takes the engine over, before the old one lets go of it.
+var engines = caddy.NewUsagePool()
+
 // App is the hookgate app, configured by the global option
-// `hookgate { ... }`. It is the home of what outlives a single request:
-// storage, pipelines, outgoing webhooks and their workers. It has no
-// options yet; the global option parses so that configurations can name it.
-type App struct{}
+// `hookgate { ... }`: the durable store, the pipelines that hooks trigger,
+// and the workers that run their actions.
+type App struct {
+	// Storage is where actions are kept and queued. Default: SQLite in
+	// <caddy data dir>/hookgate/hookgate.db.
+	Storage *Storage `json:"storage,omitempty"`
+
+	// Retention is how long finished actions are kept. Default: 720h.
+	Retention caddy.Duration `json:"retention,omitempty"`
+
+	// Pipelines are what hooks trigger: named sequences of steps.
+	Pipelines []Pipeline `json:"pipelines,omitempty"`
+
+	plans  map[string]bool
+	key    string
+	engine atomic.Pointer[engine.Engine]
+	logger *zap.Logger
+}
+
+// Storage selects the database.
+type Storage struct {
+	// Driver is "sqlite" (one instance, zero set-up) or "postgres"
+	// (several Caddy instances sharing the work).
+	Driver string `json:"driver"`
+	// Path of the SQLite database file. Default:
+	// <caddy data dir>/hookgate/hookgate.db.
+	Path string `json:"path,omitempty"`
+	// DSN of the PostgreSQL database, such as
+	// postgres://user:password@host:5432/db. Placeholders like
+	// {env.DATABASE_URL} are replaced when the config loads.
+	DSN string `json:"dsn,omitempty"`
+}
+
+// Pipeline is a named sequence of steps that a hook triggers; each run of
+// it is an action.
+type Pipeline struct {
+	// Name of the pipeline, as hooks name it.
+	Name string `json:"name"`
+	// Concurrency is how many actions of this pipeline run at once.
+	// Default: 1.
+	Concurrency int `json:"concurrency,omitempty"`
+	// QueueLimit is how many actions may wait; a hook beyond it is
+	// answered 429. Default: no limit.
+	QueueLimit int `json:"queue_limit,omitempty"`
+	// Timeout bounds a whole action; the process group of its running
+	// command is killed when it expires. Default: 10m.
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// Env are environment variables for every command of the pipeline,
+	// also seen as {env.NAME} and env.NAME in expressions.
+	Env map[string]string `json:"env,omitempty"`
+	// Steps run in order; the first that fails fails the action.
+	Steps []Step `json:"steps,omitempty"`
+}
+
+// Step is one step of a pipeline: a command or an HTTP call.
+type Step struct {
+	// Name of the step.
+	Name string `json:"name"`
+	// Exec is a command, run without a shell. Its arguments take
+	// {vars.<name>}, {action.id} and {env.<NAME>} placeholders, and each
+	// variable is in its environment as HOOK_VAR_<NAME>.
+	Exec *ExecStep `json:"exec,omitempty"`
+	// HTTP is a call to an HTTP endpoint that must answer 2xx.
+	HTTP *HTTPStep `json:"http,omitempty"`
+	// When is an expr condition over vars, action and env; the step is
+	// skipped when it is false.
+	When string `json:"when,omitempty"`
+	// Timeout bounds the step. Default: only the action's timeout.
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+}
+
+// ExecStep runs a command.
+type ExecStep struct {
+	// Argv is the command and its arguments.
+	Argv []string `json:"argv"`
+	// Dir is the working directory. Default: Caddy's.
+	Dir string `json:"dir,omitempty"`
+	// Env are extra environment variables for this command.
+	Env map[string]string `json:"env,omitempty"`
+}
+
+// HTTPStep calls an HTTP endpoint.
+type HTTPStep struct {
+	// Method of the request. Default: POST.
+	Method string `json:"method,omitempty"`
+	// URL of the endpoint; placeholder values are URL-escaped.
+	URL string `json:"url"`
+	// Headers of the request; values take placeholders.
+	Headers map[string]string `json:"headers,omitempty"`
+	// Body is an expr expression over vars, action and env: a map or list
+	// is sent as JSON, a string as is.
+	Body string `json:"body,omitempty"`
+}
 
 // CaddyModule returns the Caddy module information.
-func (App) CaddyModule() caddy.ModuleInfo {
+func (*App) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
 		ID:  "hookgate",
 		New: func() caddy.Module { return new(App) },
 	}
 }
 
-// Start implements caddy.App.
-func (*App) Start() error { return nil }
+// Provision checks and compiles the pipelines and settles the storage.
+// It opens nothing: `caddy validate` provisions without starting.
+func (a *App) Provision(ctx caddy.Context) error {
+	a.logger = ctx.Logger()
+	if a.Storage == nil {
+		a.Storage = &Storage{Driver: "sqlite"}
+	}
+	repl := caddy.NewReplacer()
+	switch a.Storage.Driver {
+	case "sqlite":
+		if a.Storage.Path == "" {
+			a.Storage.Path = filepath.Join(caddy.AppDataDir(), "hookgate", "hookgate.db")
+		}
+		a.Storage.Path = repl.ReplaceKnown(a.Storage.Path, "")
+		a.key = "sqlite:" + a.Storage.Path
+	case "postgres":
+		a.Storage.DSN = repl.ReplaceKnown(a.Storage.DSN, "")
+		if a.Storage.DSN == "" {
+			return errors.New("storage postgres: no DSN")
+		}
+		a.key = "postgres:" + a.Storage.DSN
+	default:
+		return fmt.Errorf("storage %q: want sqlite or postgres", a.Storage.Driver)
+	}
+	a.plans = make(map[string]bool, len(a.Pipelines))
+	for _, p := range a.Pipelines {
+		if a.plans[p.Name] {
+			return fmt.Errorf("pipeline %q: defined twice", p.Name)
+		}
+		if _, err := action.Compile(p.pipeline()); err != nil {
+			return err
+		}
+		a.plans[p.Name] = true
+	}
+	return registerMetrics(ctx.GetMetricsRegistry(), a)
+}
 
-// Stop implements caddy.App.
-func (*App) Stop() error { return nil }
+// pipeline is p as the engine knows it.
+func (p Pipeline) pipeline() action.Pipeline {
+	out := action.Pipeline{
+		Name: p.Name, Concurrency: p.Concurrency, QueueLimit: p.QueueLimit,
+		Timeout: time.Duration(p.Timeout), Env: p.Env, Steps: make([]action.Step, len(p.Steps)),
+	}
+	for i, s := range p.Steps {
+		step := action.Step{Name: s.Name, When: s.When, Timeout: time.Duration(s.Timeout)}
+		if s.Exec != nil {
+			step.Exec = &action.Exec{Argv: s.Exec.Argv, Dir: s.Exec.Dir, Env: s.Exec.Env}
+		}
+		if s.HTTP != nil {
+			step.HTTP = &action.HTTP{Method: s.HTTP.Method, URL: s.HTTP.URL, Headers: s.HTTP.Headers, Body: s.HTTP.Body}
+		}
+		out.Steps[i] = step
+	}
+	return out
+}
+
+// Start opens the storage, or takes over the engine a previous config
+// left open, gives it the current pipelines and starts its workers.
+func (a *App) Start() error {
+	val, _, err := engines.LoadOrNew(a.key, func() (caddy.Destructor, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		e, err := engine.Open(ctx, engine.StorageConfig{
+			Driver: a.Storage.Driver, Path: a.Storage.Path, DSN: a.Storage.DSN, Retention: time.Duration(a.Retention),
+		}, a.logger)
+		if err != nil {
+			return nil, err
+		}
+		return engineDestructor{e}, nil
+	})
+	if err != nil {
+		return err // it names the storage (never a password)
+	}
+	e := val.(engineDestructor).Engine
+	pipelines := make([]action.Pipeline, len(a.Pipelines))
+	for i, p := range a.Pipelines {
+		pipelines[i] = p.pipeline()
+	}
+	if err := e.Configure(pipelines); err != nil {
+		engines.Delete(a.key)
+		return err
+	}
+	if err := e.Start(); err != nil {
+		engines.Delete(a.key)
+		return err
+	}
+	e.OnRan(observeRan)
+	a.engine.Store(e)
+	return nil
+}
+
+// Stop lets go of the engine; it stops when no config uses it any more.
+func (a *App) Stop() error {
+	if a.engine.Load() == nil {
+		return nil
+	}
+	_, err := engines.Delete(a.key)
+	return err
+}
+
+// engineDestructor stops an engine when the last config using it is gone.
+type engineDestructor struct{ *engine.Engine }
+
+// Destruct implements caddy.Destructor.
+func (d engineDestructor) Destruct() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return d.Stop(ctx)
+}
 
 // Interface guards.
-var _ caddy.App = (*App)(nil)
+var (
+	_ caddy.App         = (*App)(nil)
+	_ caddy.Provisioner = (*App)(nil)
+)

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -25,25 +23,6 @@ func init() {
 	httpcaddyfile.RegisterDirectiveOrder("hookgate", httpcaddyfile.Before, "basic_auth")
 }
 
-// parseGlobalOption sets up the hookgate app from the global option:
-//
-//	{
-//		hookgate {
-//		}
-//	}
-//
-// The app has no options yet.
-func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
-	d.Next() // the option's name
-	if d.NextArg() {
-		return nil, d.ArgErr()
-	}
-	for d.NextBlock(0) {
-		return nil, d.Errf("unknown hookgate option %q", d.Val())
-	}
-	return httpcaddyfile.App{Name: "hookgate", Value: caddyconfig.JSON(App{}, nil)}, nil
-}
-
 // parseHandler sets up the hookgate handler from Caddyfile tokens:
 //
 //	hookgate [<name>] {
@@ -58,6 +37,9 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 //		var <name> <path> [string|int|float|bool|json] [required] [default <value>]
 //		when <expr>
 //		insecure_no_signature
+//		pipeline <name>
+//		wait
+//		dedup [<header>]
 //	}
 func parseHandler(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	handler := new(Handler)
@@ -94,14 +76,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.Secrets = append(h.Secrets, args...)
 		case "tolerance":
-			if !d.NextArg() {
-				return d.ArgErr()
+			dur, err := parseDuration(d)
+			if err != nil {
+				return err
 			}
-			dur, err := caddy.ParseDuration(d.Val())
-			if err != nil || dur <= 0 {
-				return d.Errf("tolerance %q: want a positive duration such as 5m", d.Val())
-			}
-			h.Tolerance = caddy.Duration(dur)
+			h.Tolerance = dur
 		case "public_url":
 			if !d.NextArg() {
 				return d.ArgErr()
@@ -138,6 +117,18 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			whenLine = d.Line()
 		case "insecure_no_signature":
 			h.InsecureNoSignature = true
+		case "pipeline":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			h.Pipeline = d.Val()
+		case "wait":
+			h.Wait = true
+		case "dedup":
+			h.Dedup = &Dedup{}
+			if d.NextArg() {
+				h.Dedup.Header = d.Val()
+			}
 		default:
 			return d.Errf("unknown hookgate option %q", d.Val())
 		}
@@ -155,6 +146,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	if h.Signature == nil && !h.InsecureNoSignature {
 		return errorAt(d, directiveLine, errors.New("no signature configured: set a signature preset and secret, or insecure_no_signature to accept unauthenticated hooks"))
+	}
+	if h.Pipeline == "" && (h.Wait || h.Dedup != nil) {
+		return errorAt(d, directiveLine, errors.New("wait and dedup need a pipeline"))
 	}
 	if h.Signature != nil && len(h.Secrets) == 0 {
 		return errorAt(d, directiveLine, fmt.Errorf("signature %s needs a secret", h.Signature.Preset))

@@ -34,7 +34,8 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"hookgate {\n insecure_no_signature\n max_body lots\n}", 3, `max_body "lots"`},
 		{"hookgate {\n insecure_no_signature\n public_url ftp://x\n}", 3, `public_url "ftp://x"`},
 		{"hookgate {\n insecure_no_signature\n methods\n}", 3, "wrong argument count"},
-		{"hookgate {\n insecure_no_signature\n wait\n}", 3, `unknown hookgate option "wait"`},
+		{"hookgate {\n insecure_no_signature\n wait\n}", 1, "wait and dedup need a pipeline"},
+		{"hookgate {\n insecure_no_signature\n frobnicate\n}", 3, `unknown hookgate option "frobnicate"`},
 		{"hookgate {\n insecure_no_signature extra\n}", 2, "wrong argument count"},
 		{"hookgate a b {\n insecure_no_signature\n}", 1, "wrong argument count"},
 		{"hookgate dynamic", 1, "hookgate dynamic serves hooks created through the management API"},
@@ -74,8 +75,21 @@ func TestAdaptFailsOnBadConfig(t *testing.T) {
 }
 
 func TestGlobalOption(t *testing.T) {
-	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte("{\n\thookgate {\n\t\tstorage sqlite\n\t}\n}\n:8080\n"), nil)
-	if err == nil || !strings.Contains(err.Error(), `unknown hookgate option "storage"`) {
-		t.Fatalf("got %v", err)
+	for input, want := range map[string]string{
+		"frobnicate":                                           `unknown hookgate option "frobnicate"`,
+		"storage mysql x":                                      "storage: want sqlite [<path>] or postgres <dsn>",
+		"retention forever":                                    `retention "forever": want a positive duration`,
+		"pipeline p {\n}":                                      "pipeline p: no steps",
+		"pipeline p {\nconcurrency 0\n}":                       `concurrency "0": want a positive integer`,
+		"pipeline p {\nstep s ssh host\n}":                     `step s: unknown kind "ssh"`,
+		"pipeline p {\nstep s http GET\n}":                     "step s: want http <method> <url>",
+		"pipeline p {\nstep s exec x {\nheader a b\n}\n}":      `step s: unknown option "header"`,
+		"pipeline p {\nstep s exec x {\nwhen `vars.a +`\n}\n}": `pipeline "p": step "s"`,
+		"pipeline bad.name {\nstep s exec x\n}":                `pipeline "bad.name": invalid name`,
+	} {
+		_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte("{\n\thookgate {\n"+input+"\n\t}\n}\n:8080\n"), nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want %q", input, err, want)
+		}
 	}
 }

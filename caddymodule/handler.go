@@ -99,6 +99,22 @@ type Handler struct {
 	// must be set explicitly: a hook without a signature fails to load.
 	InsecureNoSignature bool `json:"insecure_no_signature,omitempty"`
 
+	// Pipeline names the pipeline (defined in the hookgate app) that a
+	// verified hook triggers. The hook is answered 202 with the action's
+	// id once the action is stored, and goes no further. Without it, a
+	// verified hook goes on to the next handler.
+	Pipeline string `json:"pipeline,omitempty"`
+
+	// Wait runs the triggered action before answering, and answers with
+	// its result: 200 when it succeeded, 500 when it failed or was
+	// cancelled.
+	Wait bool `json:"wait,omitempty"`
+
+	// Dedup makes a redelivered hook (same delivery id) answer 200
+	// duplicate with the first action's id, and run nothing again.
+	Dedup *Dedup `json:"dedup,omitempty"`
+
+	app       *App
 	verifier  *signature.Verifier
 	extractor *hook.Extractor
 	condition *hook.Condition
@@ -120,6 +136,13 @@ type Signature struct {
 	Encoding string `json:"encoding,omitempty"`
 	// Prefix before the digest for "hmac", such as "sha256=".
 	Prefix string `json:"prefix,omitempty"`
+}
+
+// Dedup selects where a hook's delivery id is read.
+type Dedup struct {
+	// Header carrying the delivery id. Default: the preset's own
+	// (X-GitHub-Delivery, GitLab's Idempotency-Key, webhook-id, ...).
+	Header string `json:"header,omitempty"`
 }
 
 // Var declares a variable extracted from each hook.
@@ -171,6 +194,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 	extractor, condition, err := h.compile()
 	if err != nil {
+		return fmt.Errorf("hook %q: %v", h.Name, err)
+	}
+	if err := h.provisionPipeline(ctx); err != nil {
 		return fmt.Errorf("hook %q: %v", h.Name, err)
 	}
 	h.extractor, h.condition = extractor, condition
@@ -289,6 +315,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			return h.answer(w, r, http.StatusUnauthorized, err.Error(), map[string]any{"error": code})
 		}
 		if reply, ok := h.verifier.Handshake(sreq); ok {
+			hooksTotal.WithLabelValues(h.Name, "handshake").Inc()
 			h.logger.Info("handshake answered", zap.String("hook", h.Name), zap.String("preset", h.verifier.Preset()))
 			w.Header().Set("Content-Type", "application/json")
 			_, err := w.Write(reply)
@@ -328,6 +355,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	for name, v := range vars {
 		repl.Set("hookgate.vars."+name, placeholderValue(v))
 	}
+	if h.Pipeline != "" {
+		return h.trigger(w, r, repl, vars, payload, h.dedupID(r, deliveryID))
+	}
+	hooksTotal.WithLabelValues(h.Name, "passed").Inc()
 	h.logger.Debug("hook verified", zap.String("hook", h.Name), zap.String("delivery_id", deliveryID))
 
 	r.Body = io.NopCloser(bytes.NewReader(body))

@@ -1,0 +1,229 @@
+package caddymodule
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+
+	"github.com/hookgate/hookgate/pipeline/action"
+)
+
+// parseGlobalOption sets up the hookgate app from the global option:
+//
+//	{
+//		hookgate {
+//			storage sqlite [<path>]
+//			storage postgres <dsn>
+//			retention <duration>
+//			pipeline <name> {
+//				concurrency <n>
+//				queue_limit <n>
+//				timeout <duration>
+//				env <NAME> <value>
+//				step <name> exec <command> [<args...>] [{
+//					dir <path>
+//					env <NAME> <value>
+//					timeout <duration>
+//					when <expr>
+//				}]
+//				step <name> http <method> <url> [{
+//					header <name> <value>
+//					body <expr>
+//					timeout <duration>
+//					when <expr>
+//				}]
+//			}
+//		}
+//	}
+//
+// Placeholders in the global options are not rewritten by the Caddyfile
+// adapter, so {vars.x} in steps stays hookgate's own.
+func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
+	app := new(App)
+	d.Next() // the option's name
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "storage":
+			s, err := parseStorage(d)
+			if err != nil {
+				return nil, err
+			}
+			app.Storage = s
+		case "retention":
+			dur, err := parseDuration(d)
+			if err != nil {
+				return nil, err
+			}
+			app.Retention = dur
+		case "pipeline":
+			p, err := parsePipeline(d)
+			if err != nil {
+				return nil, err
+			}
+			app.Pipelines = append(app.Pipelines, p)
+		default:
+			return nil, d.Errf("unknown hookgate option %q", d.Val())
+		}
+	}
+	return httpcaddyfile.App{Name: "hookgate", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+// parseStorage reads `storage sqlite [<path>]` or `storage postgres <dsn>`.
+func parseStorage(d *caddyfile.Dispenser) (*Storage, error) {
+	args := d.RemainingArgs()
+	switch {
+	case len(args) == 1 && args[0] == "sqlite":
+		return &Storage{Driver: "sqlite"}, nil
+	case len(args) == 2 && args[0] == "sqlite":
+		return &Storage{Driver: "sqlite", Path: args[1]}, nil
+	case len(args) == 2 && args[0] == "postgres":
+		return &Storage{Driver: "postgres", DSN: args[1]}, nil
+	}
+	return nil, d.Err("storage: want sqlite [<path>] or postgres <dsn>")
+}
+
+// parsePipeline reads a pipeline block.
+func parsePipeline(d *caddyfile.Dispenser) (Pipeline, error) {
+	if !d.NextArg() {
+		return Pipeline{}, d.ArgErr()
+	}
+	p := Pipeline{Name: d.Val()}
+	if d.NextArg() {
+		return p, d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch d.Val() {
+		case "concurrency":
+			p.Concurrency, err = parsePositive(d)
+		case "queue_limit":
+			p.QueueLimit, err = parsePositive(d)
+		case "timeout":
+			p.Timeout, err = parseDuration(d)
+		case "env":
+			err = parseEnv(d, &p.Env)
+		case "step":
+			var s Step
+			s, err = parseStep(d)
+			p.Steps = append(p.Steps, s)
+		default:
+			err = d.Errf("pipeline %s: unknown option %q", p.Name, d.Val())
+		}
+		if err != nil {
+			return p, err
+		}
+	}
+	if len(p.Steps) == 0 {
+		return p, d.Errf("pipeline %s: no steps", p.Name)
+	}
+	if _, err := action.Compile(p.pipeline()); err != nil {
+		return p, d.Err(err.Error())
+	}
+	return p, nil
+}
+
+// parseStep reads `step <name> exec ...` or `step <name> http ...` and
+// its optional block.
+func parseStep(d *caddyfile.Dispenser) (Step, error) {
+	args := d.RemainingArgs()
+	if len(args) < 3 {
+		return Step{}, d.Err("step: want <name> exec <command> [<args...>] or <name> http <method> <url>")
+	}
+	s := Step{Name: args[0]}
+	switch args[1] {
+	case "exec":
+		s.Exec = &ExecStep{Argv: args[2:]}
+	case "http":
+		if len(args) != 4 {
+			return s, d.Errf("step %s: want http <method> <url>", s.Name)
+		}
+		s.HTTP = &HTTPStep{Method: strings.ToUpper(args[2]), URL: args[3]}
+	default:
+		return s, d.Errf("step %s: unknown kind %q (want exec or http)", s.Name, args[1])
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch opt := d.Val(); {
+		case opt == "when":
+			err = parseOneArg(d, &s.When)
+		case opt == "timeout":
+			s.Timeout, err = parseDuration(d)
+		case opt == "dir" && s.Exec != nil:
+			err = parseOneArg(d, &s.Exec.Dir)
+		case opt == "env" && s.Exec != nil:
+			err = parseEnv(d, &s.Exec.Env)
+		case opt == "header" && s.HTTP != nil:
+			err = parseEnv(d, &s.HTTP.Headers)
+		case opt == "body" && s.HTTP != nil:
+			err = parseOneArg(d, &s.HTTP.Body)
+		default:
+			err = d.Errf("step %s: unknown option %q", s.Name, opt)
+		}
+		if err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// parseOneArg reads the one argument of the current line into dst.
+func parseOneArg(d *caddyfile.Dispenser, dst *string) error {
+	args := d.RemainingArgs()
+	if len(args) != 1 {
+		return d.ArgErr()
+	}
+	*dst = args[0]
+	return nil
+}
+
+// parseEnv reads `<name> <value>` into a map.
+func parseEnv(d *caddyfile.Dispenser, m *map[string]string) error {
+	args := d.RemainingArgs()
+	if len(args) != 2 {
+		return d.Errf("%s: want <name> <value>", d.Val())
+	}
+	if *m == nil {
+		*m = make(map[string]string)
+	}
+	(*m)[args[0]] = args[1]
+	return nil
+}
+
+// parsePositive reads a positive integer argument.
+func parsePositive(d *caddyfile.Dispenser) (int, error) {
+	opt := d.Val()
+	if !d.NextArg() {
+		return 0, d.ArgErr()
+	}
+	n, err := strconv.Atoi(d.Val())
+	if err != nil || n <= 0 {
+		return 0, d.Errf("%s %q: want a positive integer", opt, d.Val())
+	}
+	if d.NextArg() {
+		return 0, d.ArgErr()
+	}
+	return n, nil
+}
+
+// parseDuration reads a positive duration argument.
+func parseDuration(d *caddyfile.Dispenser) (caddy.Duration, error) {
+	opt := d.Val()
+	if !d.NextArg() {
+		return 0, d.ArgErr()
+	}
+	dur, err := caddy.ParseDuration(d.Val())
+	if err != nil || dur <= 0 {
+		return 0, d.Errf("%s %q: want a positive duration such as 5m", opt, d.Val())
+	}
+	if d.NextArg() {
+		return 0, d.ArgErr()
+	}
+	return caddy.Duration(dur), nil
+}

@@ -1,0 +1,95 @@
+package caddymodule
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookgate/hookgate/pipeline/action"
+	"github.com/hookgate/hookgate/pipeline/engine"
+)
+
+// hooksTotal counts hooks by hook and result: the error or status of the
+// answer (signature_invalid, skipped, queued, duplicate, ...), or passed
+// for hooks handed to the next handler.
+var hooksTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Namespace: "hookgate",
+	Name:      "hooks_total",
+	Help:      "Incoming hooks by hook and result.",
+}, []string{"hook", "result"})
+
+// actionDuration is shared by every config, as the engine that observes
+// it outlives reloads.
+var actionDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	Namespace: "hookgate",
+	Name:      "action_duration_seconds",
+	Help:      "Duration of the actions that ran on this instance, from start to end, by pipeline and status.",
+	Buckets:   prometheus.ExponentialBuckets(0.01, 4, 10),
+}, []string{"pipeline", "status"})
+
+// observeRan records the duration of an action that ran.
+func observeRan(r engine.Ran) {
+	actionDuration.WithLabelValues(r.Pipeline, string(r.Status)).Observe(r.Duration.Seconds())
+}
+
+// registerOnce guards against registering the shared collectors twice in
+// one registry (several handlers provision in one config).
+var registerOnce sync.Mutex
+
+// registerMetrics registers hookgate's collectors in Caddy's registry, so
+// that Caddy's metrics handler serves them.
+func registerMetrics(registry *prometheus.Registry, app *App) error {
+	registerOnce.Lock()
+	defer registerOnce.Unlock()
+	for _, c := range []prometheus.Collector{hooksTotal, actionDuration, &engineCollector{app: app}} {
+		if err := registry.Register(c); err != nil {
+			var already prometheus.AlreadyRegisteredError
+			if !errors.As(err, &already) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// engineCollector reads the actions by state and the queue depths from
+// the store when metrics are scraped, so they hold across instances and
+// restarts.
+type engineCollector struct{ app *App }
+
+var (
+	actionsDesc = prometheus.NewDesc("hookgate_actions", "Stored actions by pipeline and state.", []string{"pipeline", "state"}, nil)
+	queueDesc   = prometheus.NewDesc("hookgate_queue_depth", "Actions waiting to run, by pipeline.", []string{"pipeline"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- actionsDesc
+	ch <- queueDesc
+}
+
+// Collect implements prometheus.Collector.
+func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
+	e := c.app.engine.Load()
+	if e == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stats, err := e.Stats(ctx)
+	if err != nil {
+		return
+	}
+	for pipeline, s := range stats.Pipelines {
+		for state, n := range map[action.Status]int64{
+			action.StatusQueued: s.Queued, action.StatusRunning: s.Running, action.StatusSucceeded: s.Succeeded,
+			action.StatusFailed: s.Failed, action.StatusCancelled: s.Cancelled,
+		} {
+			ch <- prometheus.MustNewConstMetric(actionsDesc, prometheus.GaugeValue, float64(n), pipeline, string(state))
+		}
+		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(s.Queued), pipeline)
+	}
+}

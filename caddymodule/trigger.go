@@ -1,0 +1,121 @@
+package caddymodule
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/hookgate/hookgate/pipeline/action"
+	"github.com/hookgate/hookgate/pipeline/engine"
+)
+
+// retryAfterQueueFull is the Retry-After, in seconds, of a 429 queue_full.
+const retryAfterQueueFull = "30"
+
+// provisionPipeline checks the pipeline options and finds the app that
+// runs the pipeline.
+func (h *Handler) provisionPipeline(ctx caddy.Context) error {
+	if h.Pipeline == "" {
+		if h.Wait || h.Dedup != nil {
+			return errors.New("wait and dedup need a pipeline")
+		}
+		return nil
+	}
+	if h.Dedup != nil && h.Dedup.Header == "" && h.verifier == nil {
+		return errors.New("dedup: without a signature preset there is no delivery id; name the header that carries one (dedup <header>)")
+	}
+	appModule, err := ctx.App("hookgate")
+	if err != nil {
+		return err
+	}
+	app := appModule.(*App)
+	if !app.plans[h.Pipeline] {
+		return fmt.Errorf("pipeline %q is not defined in the hookgate global option", h.Pipeline)
+	}
+	h.app = app
+	return nil
+}
+
+// dedupID is the delivery id a triggered hook is deduplicated by, or ""
+// when dedup is off.
+func (h *Handler) dedupID(r *http.Request, deliveryID string) string {
+	switch {
+	case h.Dedup == nil:
+		return ""
+	case h.Dedup.Header != "":
+		return r.Header.Get(h.Dedup.Header)
+	}
+	return deliveryID
+}
+
+// trigger stores an action of the hook's pipeline and answers 202, or
+// with the action's result when the hook waits for it.
+func (h *Handler) trigger(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, vars map[string]any, payload []byte, deliveryID string) error {
+	e := h.app.engine.Load()
+	if e == nil {
+		return h.answer(w, r, http.StatusServiceUnavailable, "engine not started",
+			map[string]any{"error": "unavailable", "detail": "the hookgate app is not running"})
+	}
+	res, err := e.Trigger(r.Context(), engine.Trigger{
+		Pipeline:   h.Pipeline,
+		Hook:       h.Name,
+		Vars:       vars,
+		Payload:    bytes.Clone(payload), // the body's buffer is recycled after the answer
+		DeliveryID: deliveryID,
+		RemoteIP:   remoteIP(r),
+	})
+	switch {
+	case errors.Is(err, engine.ErrQueueFull):
+		w.Header().Set("Retry-After", retryAfterQueueFull)
+		return h.answer(w, r, http.StatusTooManyRequests, "queue_full", map[string]any{"error": "queue_full", "pipeline": h.Pipeline})
+	case errors.Is(err, engine.ErrUnavailable):
+		h.logger.Error("storage unavailable", zap.String("hook", h.Name), zap.Error(err))
+		return h.answer(w, r, http.StatusServiceUnavailable, "storage_unavailable",
+			map[string]any{"error": "storage_unavailable", "detail": "the action could not be stored; nothing was queued, retry later"})
+	case err != nil:
+		h.logger.Error("trigger failed", zap.String("hook", h.Name), zap.Error(err))
+		return h.answer(w, r, http.StatusInternalServerError, "trigger failed",
+			map[string]any{"error": "internal_error", "detail": "the action could not be stored"})
+	case res.Duplicate:
+		return h.answer(w, r, http.StatusOK, "duplicate",
+			map[string]any{"status": "duplicate", "action_id": res.ActionID})
+	}
+	repl.Set("hookgate.action_id", res.ActionID)
+	if h.Wait {
+		return h.waitFor(w, r, e, res.ActionID)
+	}
+	hooksTotal.WithLabelValues(h.Name, "queued").Inc()
+	h.logger.Info("action queued", zap.String("hook", h.Name), zap.String("pipeline", h.Pipeline),
+		zap.String("action_id", res.ActionID), zap.String("delivery_id", deliveryID))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	return json.NewEncoder(w).Encode(map[string]any{
+		"status": "queued", "action_id": res.ActionID, "pipeline": h.Pipeline, "variables": vars,
+	})
+}
+
+// waitFor answers with the result of the action once it has finished.
+func (h *Handler) waitFor(w http.ResponseWriter, r *http.Request, e *engine.Engine, id string) error {
+	a, err := e.Wait(r.Context(), id)
+	if err != nil {
+		// The client went away or the storage failed; the action itself
+		// is stored and runs regardless.
+		return h.answer(w, r, http.StatusAccepted, "wait interrupted",
+			map[string]any{"status": "queued", "action_id": id, "pipeline": h.Pipeline})
+	}
+	status := http.StatusOK
+	if a.Status != action.StatusSucceeded {
+		status = http.StatusInternalServerError
+	}
+	hooksTotal.WithLabelValues(h.Name, string(a.Status)).Inc()
+	h.logger.Info("action finished", zap.String("hook", h.Name), zap.String("pipeline", h.Pipeline),
+		zap.String("action_id", id), zap.String("status", string(a.Status)), zap.String("reason", string(a.Reason)))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(a)
+}
