@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -167,6 +168,10 @@ func Open(ctx context.Context, sc StorageConfig, logger *zap.Logger) (*Engine, e
 		for _, id := range ids {
 			logger.Warn("action interrupted by the end of the previous process",
 				zap.String("action_id", id), zap.String("reason", string(action.ReasonInterrupted)))
+		}
+		if err := releaseFetchedJobs(ctx, st.Native().(*sql.DB)); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("storage sqlite: %v", err)
 		}
 	}
 	if e.queue, err = newQueue(e); err != nil {
