@@ -17,10 +17,13 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
-# Benchmarks: go test -bench, then wrk against hookgate and plain Caddy.
+# Benchmarks: go test -bench (including durable trigger throughput and
+# hook-to-start latency on both backends), then wrk against hookgate and
+# plain Caddy, and wrk against a durable trigger route.
 bench: build
 	$(GO) test -run=NONE -bench=. -benchmem ./...
 	./scripts/bench.sh
+	./scripts/bench-trigger.sh
 
 # Runs each fuzz target for a bounded time (FUZZTIME each, default 20s).
 FUZZTIME ?= 20s

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"bufio"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -74,6 +75,7 @@ func (f *cliFlags) clock() time.Time {
 
 func signCommand() *cobra.Command {
 	var f cliFlags
+	var deliveryID string
 	cmd := &cobra.Command{
 		Use:   "sign --preset <name> --secret <secret> [--url <url>] < body",
 		Short: "Prints the headers a provider would send with the body on stdin",
@@ -86,6 +88,18 @@ func signCommand() *cobra.Command {
 			header, err := signature.Sign(f.config, &signature.Request{Method: http.MethodPost, URL: f.url, Body: body}, f.clock())
 			if err != nil {
 				return err
+			}
+			// The delivery id the provider sends alongside, unless the
+			// signature already covers it (webhook-id).
+			v, err := signature.New(f.config)
+			if err != nil {
+				return err
+			}
+			if name := v.DedupHeader(); name != "" && header.Get(name) == "" {
+				if deliveryID == "" {
+					deliveryID = randomUUID()
+				}
+				header[name] = []string{deliveryID}
 			}
 			names := make([]string, 0, len(header))
 			for name := range header {
@@ -102,7 +116,17 @@ func signCommand() *cobra.Command {
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().StringVar(&deliveryID, "delivery-id", "", "the delivery id header's value, for presets that send one (default: a random UUID)")
 	return cmd
+}
+
+// randomUUID is a random (version 4) UUID, as providers give deliveries.
+func randomUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 func verifyCommand() *cobra.Command {
