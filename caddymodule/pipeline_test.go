@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 
 	"github.com/hookgate/hookgate/pipeline/action"
 	"github.com/hookgate/hookgate/pipeline/engine"
+	"github.com/hookgate/hookgate/pipeline/store/storetest"
 )
 
 // pipelineConfig is a gateway whose hooks trigger pipelines that write
@@ -286,5 +290,96 @@ http://127.0.0.1:9081 {
 	}
 	if msg := err.Error(); !strings.Contains(msg, addr) || strings.Contains(msg, "s3cret-pw") {
 		t.Errorf("start error %q: want the host %s and no password", msg, addr)
+	}
+}
+
+// TestDatabaseLostAnswers503: with PostgreSQL gone while Caddy runs, a
+// hook is answered 503 storage_unavailable (the sender retries) instead of
+// 202 for an action that was never stored.
+func TestDatabaseLostAnswers503(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := tcpProxy(t, u.Host)
+	u.Host = cut.addr
+	tester := caddytest.NewTester(t)
+	tester.InitServer(fmt.Sprintf(`{
+	admin localhost:2999
+	skip_install_trust
+	http_port 9080
+	hookgate {
+		storage postgres "%s"
+		pipeline deploy {
+			step one exec /bin/true
+		}
+	}
+}
+http://localhost:9080 {
+	hookgate {
+		insecure_no_signature
+		pipeline deploy
+	}
+}
+`, u.String()), "caddyfile")
+	if status, _, answer := post(t, tester, "POST", "http://localhost:9080/", []byte(`{}`), nil); status != 202 {
+		t.Fatalf("with the database: %d %s", status, answer)
+	}
+	cut.close()
+	status, header, answer := post(t, tester, "POST", "http://localhost:9080/", []byte(`{}`), nil)
+	if status != 503 || !strings.Contains(answer, `"error":"storage_unavailable"`) {
+		t.Errorf("without the database: %d %s", status, answer)
+	}
+	if header.Get("Content-Type") != "application/json" {
+		t.Errorf("Content-Type %q", header.Get("Content-Type"))
+	}
+}
+
+// proxy forwards TCP connections to a target until closed, so that a
+// test can take a database away from a running Caddy.
+type proxy struct {
+	addr  string
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+// tcpProxy starts a proxy on 127.0.0.1 to target.
+func tcpProxy(t *testing.T, target string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{addr: ln.Addr().String(), ln: ln}
+	t.Cleanup(p.close)
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, in, out)
+			p.mu.Unlock()
+			go func() { io.Copy(out, in); out.Close() }()
+			go func() { io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return p
+}
+
+// close stops the proxy and cuts its connections.
+func (p *proxy) close() {
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
 	}
 }
