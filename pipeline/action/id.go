@@ -14,7 +14,11 @@ const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 // of milliseconds since the Unix epoch and 80 random bits (as a ULID
 // does), so that IDs sort by creation time and are unique across
 // instances.
-func NewID(now time.Time) string {
+func NewID(now time.Time) string { return NewPrefixedID("act", now) }
+
+// NewPrefixedID is an ID made as NewID makes action IDs, with another
+// prefix: prefix, "_", then the 26 characters.
+func NewPrefixedID(prefix string, now time.Time) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
 	rand.Read(b[6:])
@@ -27,5 +31,5 @@ func NewID(now time.Time) string {
 		lo = lo>>5 | hi<<59
 		hi >>= 5
 	}
-	return "act_" + string(out[:])
+	return prefix + "_" + string(out[:])
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookgate/hookgate/pipeline/action"
 	"github.com/hookgate/hookgate/pipeline/store"
+	"github.com/hookgate/hookgate/pipeline/webhook"
 )
 
 // DefaultRetention is how long finished actions are kept.
@@ -80,6 +81,23 @@ type Stats struct {
 	// Pipelines maps each configured pipeline, and each that still has
 	// actions, to its counts.
 	Pipelines map[string]PipelineStats
+	// Webhooks maps each configured webhook, and each that still has
+	// deliveries, to its counts.
+	Webhooks map[string]WebhookStats
+}
+
+// WebhookStats counts the deliveries of one webhook by status.
+type WebhookStats struct {
+	// Pending counts the deliveries to attempt, now or at a retry.
+	Pending int64
+	// Waiting counts those behind an earlier one of the same action.
+	Waiting int64
+	// Held counts those held while the webhook is failed.
+	Held int64
+	// Succeeded counts those delivered (until retention deletes them).
+	Succeeded int64
+	// Failed counts those given up (until retention deletes them).
+	Failed int64
 }
 
 // PipelineStats counts the actions of one pipeline by state. Queued is
@@ -111,6 +129,10 @@ type Engine struct {
 	waiters    waiters
 	triggers   *batcher
 	onRan      atomic.Pointer[func(Ran)]
+	// webhooks is the current webhook configuration, never nil.
+	webhooks    atomic.Pointer[webhookSet]
+	results     *txBatcher
+	onDelivered atomic.Pointer[func(Delivered)]
 
 	mu      sync.Mutex
 	started bool
@@ -124,9 +146,8 @@ type Engine struct {
 	resizers sync.WaitGroup
 }
 
-// Open opens the storage and applies its migrations; no action runs
-// until Start. On SQLite, actions left running by a previous process are
-// failed as interrupted.
+// Open opens the storage and applies its migrations; no action runs and
+// no delivery is attempted until Start.
 func Open(ctx context.Context, sc StorageConfig, logger *zap.Logger) (*Engine, error) {
 	if logger == nil {
 		logger = zap.NewNop()
@@ -159,27 +180,14 @@ func Open(ctx context.Context, sc StorageConfig, logger *zap.Logger) (*Engine, e
 		e.retention = DefaultRetention
 	}
 	e.plans.Store(&map[string]*action.Plan{})
-	if st.Backend() == "sqlite" {
-		ids, err := st.InterruptRunning(ctx, time.Now())
-		if err != nil {
-			st.Close()
-			return nil, fmt.Errorf("storage sqlite: %v", err)
-		}
-		for _, id := range ids {
-			logger.Warn("action interrupted by the end of the previous process",
-				zap.String("action_id", id), zap.String("reason", string(action.ReasonInterrupted)))
-		}
-		if err := releaseFetchedJobs(ctx, st.Native().(*sql.DB)); err != nil {
-			st.Close()
-			return nil, fmt.Errorf("storage sqlite: %v", err)
-		}
-	}
+	e.webhooks.Store(newWebhookSet(nil, WebhookConfig{}))
 	if e.queue, err = newQueue(e); err != nil {
 		st.Close()
 		return nil, err
 	}
 	e.runCtx, e.stopRun = context.WithCancel(context.Background())
 	e.triggers = newBatcher(e)
+	e.results = newTxBatcher(e)
 	return e, nil
 }
 
@@ -218,6 +226,10 @@ func (e *Engine) plan(pipeline string) *action.Plan {
 }
 
 // Start starts the workers. It may be called again; it does nothing then.
+// Configure and ConfigureWebhooks come first, so that the events of what
+// Start finds are delivered: on SQLite, actions left running by a
+// previous process are failed as interrupted, and the deliveries it left
+// pending get new jobs (its own may have died running).
 func (e *Engine) Start() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -226,6 +238,11 @@ func (e *Engine) Start() error {
 		return errors.New("engine stopped")
 	case e.started:
 		return nil
+	}
+	if e.store.Backend() == "sqlite" {
+		if err := e.recoverSQLite(); err != nil {
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
 	}
 	if err := e.addOrphanQueues(); err != nil {
 		return err
@@ -276,6 +293,8 @@ func (e *Engine) Stop(ctx context.Context) error {
 	if started {
 		err = e.queue.stop(ctx)
 	}
+	e.results.close()
+	e.webhooks.Load().client.CloseIdle()
 	e.stopRun()
 	e.resizers.Wait()
 	if cerr := e.store.Close(); err == nil {
@@ -310,7 +329,19 @@ func (e *Engine) Actions(ctx context.Context, f ActionFilter) ([]action.Action, 
 // it, and ends cancelled. Cancelling a cancelled action does nothing; a
 // finished one gives ErrFinished.
 func (e *Engine) Cancel(ctx context.Context, id string) error {
-	c, err := e.store.Cancel(ctx, id, time.Now())
+	var c store.Cancellation
+	err := e.inTx(ctx, func(ctx context.Context, tx store.Tx) (bool, error) {
+		now := time.Now()
+		var err error
+		if c, err = tx.Cancel(ctx, id, now); err != nil || !c.Changed {
+			return false, err
+		}
+		a, err := tx.Action(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		return e.recordActionEvent(ctx, tx, a, now)
+	})
 	if err != nil {
 		return unavailable(err)
 	}
@@ -328,13 +359,17 @@ func (e *Engine) Cancel(ctx context.Context, id string) error {
 	return fmt.Errorf("%w: %s", ErrFinished, c.Status)
 }
 
-// Stats counts actions by pipeline and state.
+// Stats counts actions by pipeline and state, and deliveries by webhook
+// and status.
 func (e *Engine) Stats(ctx context.Context) (Stats, error) {
 	counts, err := e.store.Counts(ctx)
 	if err != nil {
 		return Stats{}, unavailable(err)
 	}
-	st := Stats{Pipelines: make(map[string]PipelineStats)}
+	st := Stats{Pipelines: make(map[string]PipelineStats), Webhooks: make(map[string]WebhookStats)}
+	if err := e.webhookStats(ctx, st.Webhooks); err != nil {
+		return Stats{}, err
+	}
 	for name := range *e.plans.Load() {
 		st.Pipelines[name] = PipelineStats{}
 	}
@@ -355,4 +390,81 @@ func (e *Engine) Stats(ctx context.Context) (Stats, error) {
 		st.Pipelines[c.Pipeline] = ps
 	}
 	return st, nil
+}
+
+// webhookStats fills m with the delivery counts of every webhook.
+func (e *Engine) webhookStats(ctx context.Context, m map[string]WebhookStats) error {
+	counts, err := e.store.DeliveryCounts(ctx)
+	if err != nil {
+		return unavailable(err)
+	}
+	for _, w := range e.webhooks.Load().list {
+		m[w.Name] = WebhookStats{}
+	}
+	for _, c := range counts {
+		ws := m[c.Webhook]
+		switch c.Status {
+		case webhook.DeliveryPending:
+			ws.Pending += c.N
+		case webhook.DeliveryWaiting:
+			ws.Waiting += c.N
+		case webhook.DeliveryHeld:
+			ws.Held += c.N
+		case webhook.DeliverySucceeded:
+			ws.Succeeded += c.N
+		case webhook.DeliveryFailed:
+			ws.Failed += c.N
+		}
+		m[c.Webhook] = ws
+	}
+	return nil
+}
+
+// recoverSQLite fails the actions a previous process left running, with
+// their events, and gives the deliveries it left pending new jobs: on
+// SQLite one process holds the database, so its jobs still running died
+// with it. e.mu is held.
+func (e *Engine) recoverSQLite() error {
+	return e.inTx(e.runCtx, func(ctx context.Context, tx store.Tx) (bool, error) {
+		now := time.Now()
+		ids, err := tx.InterruptRunning(ctx, now)
+		if err != nil {
+			return false, err
+		}
+		if err := releaseFetchedJobs(ctx, tx.Native().(*sql.Tx)); err != nil {
+			return false, err
+		}
+		inserted := false
+		for _, id := range ids {
+			e.logger.Warn("action interrupted by the end of the previous process",
+				zap.String("action_id", id), zap.String("reason", string(action.ReasonInterrupted)))
+			a, err := tx.Action(ctx, id)
+			if err != nil {
+				return false, err
+			}
+			ins, err := e.recordActionEvent(ctx, tx, a, now)
+			if err != nil {
+				return false, err
+			}
+			inserted = inserted || ins
+		}
+		pending, err := tx.PendingDeliveries(ctx)
+		if err != nil || len(pending) == 0 {
+			return inserted, err
+		}
+		jobs := make([]deliveryJob, len(pending))
+		for i, d := range pending {
+			at := now
+			if d.NextAttemptAt != nil && d.NextAttemptAt.After(now) {
+				at = *d.NextAttemptAt
+			}
+			token := newToken()
+			if err := tx.ScheduleDelivery(ctx, d.ID, webhook.DeliveryPending, token, at, now); err != nil {
+				return false, err
+			}
+			jobs[i] = deliveryJob{args: deliveryArgs{DeliveryID: d.ID, Token: token}, at: at}
+		}
+		e.logger.Info("deliveries resumed", zap.Int("count", len(jobs)))
+		return true, e.queue.insertDeliveries(ctx, tx, jobs)
+	})
 }

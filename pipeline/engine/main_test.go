@@ -39,6 +39,7 @@ func TestMain(m *testing.M) {
 //	exclusive DIR D  fails if another exclusive runs with DIR, else sleeps D
 //	pidsleep PIDFILE writes its PID and sleeps
 //	engine ...       runs an engine until killed (see crashingEngine)
+//	deliveries ...   runs a delivering engine until killed (see deliveringEngine)
 func helper(args []string) int {
 	switch args[0] {
 	case "pidsleep":
@@ -46,6 +47,8 @@ func helper(args []string) int {
 		time.Sleep(time.Hour)
 	case "engine":
 		return crashingEngine(args[1:])
+	case "deliveries":
+		return deliveringEngine(args[1:])
 	case "args":
 		b, _ := json.Marshal(args[1:])
 		fmt.Print(string(b))

@@ -34,6 +34,8 @@ const (
 	// job's timeout: the time a live worker has to kill the process group
 	// and store the outcome.
 	timeoutGrace = time.Minute
+	// maxInsert is the most jobs inserted by one statement.
+	maxInsert = 1000
 	// hardStopTimeout bounds how long Stop waits for killed actions to
 	// record that they were interrupted.
 	hardStopTimeout = 15 * time.Second
@@ -46,6 +48,11 @@ type queue interface {
 	// inserted tells the workers of this process that the jobs of a
 	// committed transaction are there.
 	inserted(jobs []actionArgs)
+	// insertDeliveries inserts delivery jobs, in the transaction tx.
+	insertDeliveries(ctx context.Context, tx store.Tx, jobs []deliveryJob) error
+	// deliveriesInserted tells the delivery workers of this process that
+	// a committed transaction inserted jobs.
+	deliveriesInserted()
 	// cancel cancels a running job, on whichever instance runs it.
 	cancel(ctx context.Context, jobID int64) error
 	// addQueue adds a queue with so many workers.
@@ -87,8 +94,12 @@ func newRiverQueue[TTx any](e *Engine, driver riverdriver.Driver[TTx]) (*riverQu
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &actionWorker{e: e})
 	river.AddWorker(workers, &retentionWorker{e: e})
+	river.AddWorker(workers, &deliveryWorker{e: e})
 	client, err := river.NewClient(driver, &river.Config{
-		Queues:               map[string]river.QueueConfig{maintenanceQueue: {MaxWorkers: 1}},
+		Queues: map[string]river.QueueConfig{
+			maintenanceQueue: {MaxWorkers: 1},
+			deliveryQueue:    {MaxWorkers: deliveryWorkers},
+		},
 		Workers:              workers,
 		Logger:               slog.New(&zapHandler{logger: e.logger.Named("river")}),
 		FetchCooldown:        fetchCooldown,
@@ -124,6 +135,34 @@ func (q *riverQueue[TTx]) inserted(jobs []actionArgs) {
 			seen[name] = true
 			q.notifyInsert(name)
 		}
+	}
+}
+
+func (q *riverQueue[TTx]) insertDeliveries(ctx context.Context, tx store.Tx, jobs []deliveryJob) error {
+	for len(jobs) > 0 {
+		n := min(len(jobs), maxInsert)
+		params := make([]river.InsertManyParams, n)
+		for i, j := range jobs[:n] {
+			opts := &river.InsertOpts{Queue: deliveryQueue}
+			// River's scheduler makes scheduled jobs available every few
+			// seconds: a job due sooner is available now, and its worker
+			// waits for the delivery's time.
+			if time.Until(j.at) >= workerWaitMax {
+				opts.ScheduledAt = j.at
+			}
+			params[i] = river.InsertManyParams{Args: j.args, InsertOpts: opts}
+		}
+		if _, err := q.client.InsertManyTx(ctx, tx.Native().(TTx), params); err != nil {
+			return err
+		}
+		jobs = jobs[n:]
+	}
+	return nil
+}
+
+func (q *riverQueue[TTx]) deliveriesInserted() {
+	if q.notifyInsert != nil {
+		q.notifyInsert(deliveryQueue)
 	}
 }
 

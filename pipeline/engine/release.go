@@ -13,7 +13,7 @@ import (
 // stay queued that long. Jobs of actions that had started are released
 // too: their worker finds the action already failed as interrupted and
 // ends at once.
-func releaseFetchedJobs(ctx context.Context, db *sql.DB) error {
-	_, err := db.ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+func releaseFetchedJobs(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
 	return err
 }

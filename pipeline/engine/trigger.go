@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookgate/hookgate/pipeline/action"
 	"github.com/hookgate/hookgate/pipeline/store"
+	"github.com/hookgate/hookgate/pipeline/webhook"
 )
 
 // Group commit of triggers.
@@ -113,6 +114,8 @@ func (b *batcher) commit(batch []*request) {
 	defer cancel()
 	results := make([]result, len(batch))
 	var jobs []actionArgs
+	var events []webhook.Event
+	delivering := false
 	err := b.e.store.InTx(ctx, func(tx store.Tx) error {
 		queued, err := lockLimited(ctx, tx, batch)
 		if err != nil {
@@ -145,14 +148,22 @@ func (b *batcher) commit(batch []*request) {
 			queued[a.Pipeline]++
 			results[i] = result{triggered: Triggered{ActionID: a.ID}}
 			jobs = append(jobs, actionArgs{ActionID: a.ID, Pipeline: a.Pipeline})
+			events = append(events, webhook.ActionEvent(a, a.CreatedAt))
 		}
 		if len(jobs) == 0 {
 			return nil
 		}
-		return b.e.queue.insert(ctx, tx, jobs)
+		if err := b.e.queue.insert(ctx, tx, jobs); err != nil {
+			return err
+		}
+		delivering, err = b.e.recordEvents(ctx, tx, events)
+		return err
 	})
 	if err == nil && len(jobs) > 0 {
 		b.e.queue.inserted(jobs)
+	}
+	if err == nil && delivering {
+		b.e.queue.deliveriesInserted()
 	}
 	for i, r := range batch {
 		if err != nil {

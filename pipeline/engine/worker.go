@@ -77,7 +77,16 @@ func (e *Engine) work(ctx context.Context, jobID int64, id string) error {
 		})
 	}
 	started := time.Now()
-	claimed, err := e.store.Claim(ctx, id, jobID, started)
+	claimed := false
+	err = e.inTx(ctx, func(ctx context.Context, tx store.Tx) (bool, error) {
+		var err error
+		if claimed, err = tx.Claim(ctx, id, jobID, started); err != nil || !claimed {
+			return false, err
+		}
+		running := *a
+		running.Status, running.StartedAt = action.StatusRunning, &started
+		return e.recordActionEvent(ctx, tx, &running, started)
+	})
 	if err != nil || !claimed {
 		// Not claimed: cancelled meanwhile. An error: River tries again.
 		return err
@@ -106,20 +115,30 @@ func (e *Engine) work(ctx context.Context, jobID int64, id string) error {
 		if err := e.store.AddStep(wctx, id, step, r); err != nil {
 			log.Error("storing a step result", zap.String("step", r.Name), zap.Error(err))
 		}
+		a.Steps = append(a.Steps, r)
 		step++
 	})
 	return e.finish(ctx, log, a, outcome)
 }
 
-// finish stores the outcome of a (which is in its current status), tells
-// those waiting for it and logs it.
+// finish stores the outcome of a (which is in its current status) with
+// its event, tells those waiting for it and logs it.
 func (e *Engine) finish(ctx context.Context, log *zap.Logger, a *action.Action, o action.Outcome) error {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 	var err error
 	end := time.Now()
 	for wait := 100 * time.Millisecond; ; wait *= 2 {
-		if _, err = e.store.Finish(wctx, a.ID, a.Status, o, end); err == nil || wctx.Err() != nil {
+		err = e.inTx(wctx, func(ctx context.Context, tx store.Tx) (bool, error) {
+			ok, err := tx.Finish(ctx, a.ID, a.Status, o, end)
+			if err != nil || !ok {
+				return false, err
+			}
+			ended := *a
+			ended.Status, ended.Reason, ended.Detail, ended.FinishedAt = o.Status, o.Reason, o.Detail, &end
+			return e.recordActionEvent(ctx, tx, &ended, end)
+		})
+		if err == nil || wctx.Err() != nil {
 			break
 		}
 		select {

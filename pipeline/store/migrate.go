@@ -50,6 +50,49 @@ var schema = [][]string{
 			PRIMARY KEY (action_id, position)
 		)`,
 	},
+	{
+		`CREATE TABLE hookgate_webhook (
+			name TEXT PRIMARY KEY,
+			state TEXT NOT NULL,
+			url TEXT NOT NULL,
+			secret TEXT NOT NULL DEFAULT '',
+			consecutive_failures INTEGER NOT NULL DEFAULT 0,
+			last_success_at BIGINT,
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL
+		)`,
+		`CREATE TABLE hookgate_delivery (
+			id TEXT PRIMARY KEY,
+			webhook TEXT NOT NULL,
+			event_id TEXT NOT NULL,
+			event_type TEXT NOT NULL,
+			action_id TEXT NOT NULL DEFAULT '',
+			sequence INTEGER NOT NULL,
+			status TEXT NOT NULL,
+			body BLOB NOT NULL,
+			placeholder_values TEXT NOT NULL,
+			attempts INTEGER NOT NULL DEFAULT 0,
+			next_attempt_at BIGINT,
+			job_token BIGINT,
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL
+		)`,
+		`CREATE UNIQUE INDEX hookgate_delivery_event ON hookgate_delivery (webhook, event_id)`,
+		`CREATE INDEX hookgate_delivery_chain ON hookgate_delivery (webhook, action_id, sequence)`,
+		`CREATE INDEX hookgate_delivery_status ON hookgate_delivery (webhook, status, id)`,
+		`CREATE INDEX hookgate_delivery_updated ON hookgate_delivery (updated_at)`,
+		`CREATE TABLE hookgate_attempt (
+			delivery_id TEXT NOT NULL,
+			number INTEGER NOT NULL,
+			at BIGINT NOT NULL,
+			duration_ms BIGINT NOT NULL,
+			url TEXT NOT NULL,
+			status_code INTEGER,
+			error TEXT NOT NULL DEFAULT '',
+			response BLOB NOT NULL,
+			PRIMARY KEY (delivery_id, number)
+		)`,
+	},
 }
 
 // migrateRiver applies River's migrations, each in its own transaction

@@ -138,7 +138,17 @@ func (t *tx) Insert(ctx context.Context, a *action.Action) (string, error) {
 
 // Action implements Store.
 func (d *db) Action(ctx context.Context, id string) (*action.Action, error) {
-	r, err := d.pool.query(ctx, `SELECT `+actionColumns+` FROM hookgate_action WHERE id = $1`, id)
+	return getAction(ctx, d.pool, id)
+}
+
+// Action implements Tx.
+func (t *tx) Action(ctx context.Context, id string) (*action.Action, error) {
+	return getAction(ctx, t.q, id)
+}
+
+// getAction reads an action with its step results.
+func getAction(ctx context.Context, q querier, id string) (*action.Action, error) {
+	r, err := q.query(ctx, `SELECT `+actionColumns+` FROM hookgate_action WHERE id = $1`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +159,7 @@ func (d *db) Action(ctx context.Context, id string) (*action.Action, error) {
 	if len(list) == 0 {
 		return nil, ErrNotFound
 	}
-	if err := d.addSteps(ctx, list); err != nil {
+	if err := addSteps(ctx, q, list); err != nil {
 		return nil, err
 	}
 	return &list[0], nil
@@ -185,11 +195,11 @@ func (d *db) Actions(ctx context.Context, f Filter) ([]action.Action, error) {
 	if err != nil {
 		return nil, err
 	}
-	return list, d.addSteps(ctx, list)
+	return list, addSteps(ctx, d.pool, list)
 }
 
 // addSteps reads the step results of the actions in list.
-func (d *db) addSteps(ctx context.Context, list []action.Action) error {
+func addSteps(ctx context.Context, q querier, list []action.Action) error {
 	if len(list) == 0 {
 		return nil
 	}
@@ -201,7 +211,7 @@ func (d *db) addSteps(ctx context.Context, list []action.Action) error {
 		marks[i] = "$" + strconv.Itoa(i+1)
 		args[i] = list[i].ID
 	}
-	r, err := d.pool.query(ctx, `SELECT `+stepColumns+` FROM hookgate_step
+	r, err := q.query(ctx, `SELECT `+stepColumns+` FROM hookgate_step
 		WHERE action_id IN (`+strings.Join(marks, ", ")+`) ORDER BY action_id, position`, args...)
 	if err != nil {
 		return err
@@ -259,16 +269,16 @@ func scanActions(r rows) ([]action.Action, error) {
 	return list, r.Err()
 }
 
-// Claim implements Store.
-func (d *db) Claim(ctx context.Context, id string, jobID int64, at time.Time) (bool, error) {
-	n, err := d.pool.exec(ctx, `UPDATE hookgate_action SET status = 'running', job_id = $2, started_at = $3
+// Claim implements Tx.
+func (t *tx) Claim(ctx context.Context, id string, jobID int64, at time.Time) (bool, error) {
+	n, err := t.q.exec(ctx, `UPDATE hookgate_action SET status = 'running', job_id = $2, started_at = $3
 		WHERE id = $1 AND status = 'queued'`, id, jobID, at.UnixMicro())
 	return n == 1, err
 }
 
-// Finish implements Store.
-func (d *db) Finish(ctx context.Context, id string, from action.Status, o action.Outcome, at time.Time) (bool, error) {
-	n, err := d.pool.exec(ctx, `UPDATE hookgate_action SET status = $3, reason = $4, detail = $5, finished_at = $6
+// Finish implements Tx.
+func (t *tx) Finish(ctx context.Context, id string, from action.Status, o action.Outcome, at time.Time) (bool, error) {
+	n, err := t.q.exec(ctx, `UPDATE hookgate_action SET status = $3, reason = $4, detail = $5, finished_at = $6
 		WHERE id = $1 AND status = $2`, id, string(from), string(o.Status), string(o.Reason), o.Detail, at.UnixMicro())
 	return n == 1, err
 }
@@ -286,9 +296,9 @@ func (d *db) AddStep(ctx context.Context, id string, index int, s action.StepRes
 	return err
 }
 
-// Cancel implements Store.
-func (d *db) Cancel(ctx context.Context, id string, at time.Time) (Cancellation, error) {
-	n, err := d.pool.exec(ctx, `UPDATE hookgate_action SET status = 'cancelled', reason = 'cancelled',
+// Cancel implements Tx.
+func (t *tx) Cancel(ctx context.Context, id string, at time.Time) (Cancellation, error) {
+	n, err := t.q.exec(ctx, `UPDATE hookgate_action SET status = 'cancelled', reason = 'cancelled',
 		detail = 'cancelled before it started', finished_at = $2 WHERE id = $1 AND status = 'queued'`, id, at.UnixMicro())
 	if err != nil {
 		return Cancellation{}, err
@@ -298,16 +308,16 @@ func (d *db) Cancel(ctx context.Context, id string, at time.Time) (Cancellation,
 	}
 	var c Cancellation
 	var jobID *int64
-	err = queryOne(ctx, d.pool, `SELECT status, job_id FROM hookgate_action WHERE id = $1`, []any{id}, &c.Status, &jobID)
+	err = queryOne(ctx, t.q, `SELECT status, job_id FROM hookgate_action WHERE id = $1`, []any{id}, &c.Status, &jobID)
 	if jobID != nil {
 		c.JobID = *jobID
 	}
 	return c, err
 }
 
-// InterruptRunning implements Store.
-func (d *db) InterruptRunning(ctx context.Context, at time.Time) ([]string, error) {
-	r, err := d.pool.query(ctx, `UPDATE hookgate_action SET status = 'failed', reason = 'interrupted',
+// InterruptRunning implements Tx.
+func (t *tx) InterruptRunning(ctx context.Context, at time.Time) ([]string, error) {
+	r, err := t.q.query(ctx, `UPDATE hookgate_action SET status = 'failed', reason = 'interrupted',
 		detail = 'hookgate stopped while the action was running', finished_at = $1
 		WHERE status = 'running' RETURNING id`, at.UnixMicro())
 	if err != nil {
@@ -335,8 +345,10 @@ func (d *db) DeleteFinished(ctx context.Context, before time.Time) (int64, error
 			return err
 		}
 		var err error
-		n, err = q.exec(ctx, `DELETE FROM hookgate_action WHERE finished_at < $1`, before.UnixMicro())
-		return err
+		if n, err = q.exec(ctx, `DELETE FROM hookgate_action WHERE finished_at < $1`, before.UnixMicro()); err != nil {
+			return err
+		}
+		return deleteFinishedDeliveries(ctx, q, before)
 	})
 	return n, err
 }

@@ -25,25 +25,25 @@ type Store interface {
 	Action(ctx context.Context, id string) (*action.Action, error)
 	// Actions lists actions, newest first, with their step results.
 	Actions(ctx context.Context, f Filter) ([]action.Action, error)
-	// Claim moves a queued action to running, noting the job that runs it.
-	// It reports false when the action was not queued.
-	Claim(ctx context.Context, id string, jobID int64, at time.Time) (bool, error)
-	// Finish ends an action that is in state from with outcome o. It
-	// reports false when the action was not in that state.
-	Finish(ctx context.Context, id string, from action.Status, o action.Outcome, at time.Time) (bool, error)
 	// AddStep stores the result of the step at index (from 0) of an action.
 	AddStep(ctx context.Context, id string, index int, r action.StepResult) error
-	// Cancel cancels a queued action, and otherwise tells what it is doing.
-	Cancel(ctx context.Context, id string, at time.Time) (Cancellation, error)
-	// InterruptRunning fails every running action with reason interrupted
-	// and returns their IDs. Only for a backend used by a single instance,
-	// when it starts.
-	InterruptRunning(ctx context.Context, at time.Time) ([]string, error)
 	// DeleteFinished deletes the actions that finished before a time, with
-	// their step results, and returns how many.
+	// their step results, and the deliveries that ended before it, with
+	// their attempts; it returns how many actions.
 	DeleteFinished(ctx context.Context, before time.Time) (int64, error)
 	// Counts counts actions by pipeline and status.
 	Counts(ctx context.Context) ([]Count, error)
+	// Webhook is the stored state of a webhook, or ErrNotFound.
+	Webhook(ctx context.Context, name string) (*WebhookRecord, error)
+	// Webhooks lists the stored webhooks by name.
+	Webhooks(ctx context.Context) ([]WebhookRecord, error)
+	// Delivery is one delivery, without its attempts, or ErrNotFound.
+	Delivery(ctx context.Context, id string) (*Delivery, error)
+	// Deliveries lists the deliveries of a webhook, newest first, with
+	// their attempts.
+	Deliveries(ctx context.Context, webhook string, f DeliveryFilter) ([]Delivery, error)
+	// DeliveryCounts counts deliveries by webhook and status.
+	DeliveryCounts(ctx context.Context) ([]DeliveryCount, error)
 	// Close closes the database.
 	Close() error
 }
@@ -66,6 +66,21 @@ type Tx interface {
 	// Insert stores a new action. When another action has the same hook
 	// and delivery ID, nothing is stored and that action's ID is returned.
 	Insert(ctx context.Context, a *action.Action) (existing string, err error)
+	// Action is one action with its step results, or ErrNotFound.
+	Action(ctx context.Context, id string) (*action.Action, error)
+	// Claim moves a queued action to running, noting the job that runs it.
+	// It reports false when the action was not queued.
+	Claim(ctx context.Context, id string, jobID int64, at time.Time) (bool, error)
+	// Finish ends an action that is in state from with outcome o. It
+	// reports false when the action was not in that state.
+	Finish(ctx context.Context, id string, from action.Status, o action.Outcome, at time.Time) (bool, error)
+	// Cancel cancels a queued action, and otherwise tells what it is doing.
+	Cancel(ctx context.Context, id string, at time.Time) (Cancellation, error)
+	// InterruptRunning fails every running action with reason interrupted
+	// and returns their IDs. Only for a backend used by a single instance,
+	// when it starts.
+	InterruptRunning(ctx context.Context, at time.Time) ([]string, error)
+	WebhookTx
 }
 
 // Filter selects actions.

@@ -72,6 +72,30 @@ func TestConformance(t *testing.T) {
 
 var ctx = context.Background()
 
+// claim runs Tx.Claim in a transaction of its own.
+func claim(s store.Store, id string, jobID int64, at time.Time) (ok bool, err error) {
+	err = s.InTx(ctx, func(tx store.Tx) error { ok, err = tx.Claim(ctx, id, jobID, at); return err })
+	return ok, err
+}
+
+// finish runs Tx.Finish in a transaction of its own.
+func finish(s store.Store, id string, from action.Status, o action.Outcome, at time.Time) (ok bool, err error) {
+	err = s.InTx(ctx, func(tx store.Tx) error { ok, err = tx.Finish(ctx, id, from, o, at); return err })
+	return ok, err
+}
+
+// cancel runs Tx.Cancel in a transaction of its own.
+func cancel(s store.Store, id string, at time.Time) (c store.Cancellation, err error) {
+	err = s.InTx(ctx, func(tx store.Tx) error { c, err = tx.Cancel(ctx, id, at); return err })
+	return c, err
+}
+
+// interruptRunning runs Tx.InterruptRunning in a transaction of its own.
+func interruptRunning(s store.Store, at time.Time) (ids []string, err error) {
+	err = s.InTx(ctx, func(tx store.Tx) error { ids, err = tx.InterruptRunning(ctx, at); return err })
+	return ids, err
+}
+
 // newAction is a queued action of pipeline p, created at now.
 func newAction(p, hook, delivery string, now time.Time) *action.Action {
 	return &action.Action{
@@ -231,21 +255,21 @@ func testTransitions(t *testing.T, s store.Store) {
 	a := newAction("deploy", "github", "", time.Now())
 	insert(t, s, a)
 	started := time.Now()
-	if ok, err := s.Claim(ctx, a.ID, 42, started); !ok || err != nil {
+	if ok, err := claim(s, a.ID, 42, started); !ok || err != nil {
 		t.Fatalf("Claim = %v, %v", ok, err)
 	}
-	if ok, err := s.Claim(ctx, a.ID, 43, started); ok || err != nil {
+	if ok, err := claim(s, a.ID, 43, started); ok || err != nil {
 		t.Fatalf("second Claim = %v, %v; want false", ok, err)
 	}
-	c, err := s.Cancel(ctx, a.ID, time.Now())
+	c, err := cancel(s, a.ID, time.Now())
 	if err != nil || c.Status != action.StatusRunning || c.JobID != 42 || c.Changed {
 		t.Fatalf("Cancel of a running action = %+v, %v", c, err)
 	}
 	o := action.Outcome{Status: action.StatusFailed, Reason: action.ReasonExitStatus, Detail: "exit status 3"}
-	if ok, err := s.Finish(ctx, a.ID, action.StatusQueued, o, time.Now()); ok || err != nil {
+	if ok, err := finish(s, a.ID, action.StatusQueued, o, time.Now()); ok || err != nil {
 		t.Fatalf("Finish from the wrong state = %v, %v; want false", ok, err)
 	}
-	if ok, err := s.Finish(ctx, a.ID, action.StatusRunning, o, time.Now()); !ok || err != nil {
+	if ok, err := finish(s, a.ID, action.StatusRunning, o, time.Now()); !ok || err != nil {
 		t.Fatalf("Finish = %v, %v", ok, err)
 	}
 	b := get(t, s, a.ID)
@@ -296,14 +320,14 @@ func deref(s action.StepResult) string {
 func testCancel(t *testing.T, s store.Store) {
 	a := newAction("deploy", "github", "", time.Now())
 	insert(t, s, a)
-	c, err := s.Cancel(ctx, a.ID, time.Now())
+	c, err := cancel(s, a.ID, time.Now())
 	if err != nil || c.Status != action.StatusCancelled || !c.Changed {
 		t.Fatalf("Cancel = %+v, %v", c, err)
 	}
-	if ok, _ := s.Claim(ctx, a.ID, 1, time.Now()); ok {
+	if ok, _ := claim(s, a.ID, 1, time.Now()); ok {
 		t.Error("a cancelled action was claimed")
 	}
-	c, err = s.Cancel(ctx, a.ID, time.Now())
+	c, err = cancel(s, a.ID, time.Now())
 	if err != nil || c.Status != action.StatusCancelled || c.Changed {
 		t.Fatalf("second Cancel = %+v, %v", c, err)
 	}
@@ -311,7 +335,7 @@ func testCancel(t *testing.T, s store.Store) {
 	if b.Reason != action.ReasonCancelled || b.FinishedAt == nil || b.StartedAt != nil {
 		t.Errorf("got %+v", b)
 	}
-	if _, err := s.Cancel(ctx, "act_missing", time.Now()); !errors.Is(err, store.ErrNotFound) {
+	if _, err := cancel(s, "act_missing", time.Now()); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Cancel of a missing action: %v", err)
 	}
 }
@@ -328,7 +352,7 @@ func testList(t *testing.T, s store.Store) {
 		insert(t, s, a)
 		ids = append(ids, a.ID)
 	}
-	s.Claim(ctx, ids[4], 1, time.Now())
+	claim(s, ids[4], 1, time.Now())
 	s.AddStep(ctx, ids[4], 0, action.StepResult{Name: "x", Kind: action.KindExec, Status: action.StepSucceeded})
 	check := func(f store.Filter, want ...string) {
 		t.Helper()
@@ -363,7 +387,7 @@ func testCounts(t *testing.T, s store.Store) {
 		ids = append(ids, a.ID)
 	}
 	insert(t, s, newAction("b", "h", "", time.Now()))
-	s.Claim(ctx, ids[0], 1, time.Now())
+	claim(s, ids[0], 1, time.Now())
 	counts, err := s.Counts(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -400,8 +424,8 @@ func testInterruptRunning(t *testing.T, s store.Store) {
 	running := newAction("a", "h", "", time.Now())
 	queued := newAction("a", "h", "", time.Now())
 	insert(t, s, running, queued)
-	s.Claim(ctx, running.ID, 1, time.Now())
-	ids, err := s.InterruptRunning(ctx, time.Now())
+	claim(s, running.ID, 1, time.Now())
+	ids, err := interruptRunning(s, time.Now())
 	if err != nil || len(ids) != 1 || ids[0] != running.ID {
 		t.Fatalf("InterruptRunning = %v, %v", ids, err)
 	}
@@ -420,11 +444,11 @@ func testDeleteFinished(t *testing.T, s store.Store) {
 	insert(t, s, old, recent, queued)
 	done := action.Outcome{Status: action.StatusSucceeded}
 	for _, a := range []*action.Action{old, recent} {
-		s.Claim(ctx, a.ID, 1, time.Now())
+		claim(s, a.ID, 1, time.Now())
 		s.AddStep(ctx, a.ID, 0, action.StepResult{Name: "x", Kind: action.KindExec, Status: action.StepSucceeded})
 	}
-	s.Finish(ctx, old.ID, action.StatusRunning, done, time.Now().Add(-2*time.Hour))
-	s.Finish(ctx, recent.ID, action.StatusRunning, done, time.Now())
+	finish(s, old.ID, action.StatusRunning, done, time.Now().Add(-2*time.Hour))
+	finish(s, recent.ID, action.StatusRunning, done, time.Now())
 	n, err := s.DeleteFinished(ctx, time.Now().Add(-time.Hour))
 	if err != nil || n != 1 {
 		t.Fatalf("DeleteFinished = %d, %v; want 1", n, err)

@@ -1,0 +1,566 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookgate/hookgate/pipeline/webhook"
+)
+
+// WebhookTx is what a transaction does with outgoing webhooks and their
+// deliveries.
+type WebhookTx interface {
+	// EnsureWebhook stores the webhook name if it is new (state new, with
+	// secret as its generated secret, which may be empty); when its URL
+	// changed it is new again. A stored webhook without a generated
+	// secret gets secret. It returns the webhook as stored.
+	EnsureWebhook(ctx context.Context, name, url, secret string, at time.Time) (*WebhookRecord, error)
+	// WebhookStates maps each stored webhook to its state.
+	WebhookStates(ctx context.Context) (map[string]webhook.State, error)
+	// RecordWebhookResult notes the outcome of an attempt (or a test) on a
+	// webhook and returns its new state: a success makes it active
+	// (unless deactivated) and resets its failures; a failure counts, and
+	// makes a new or active webhook failed at r.FailAfter in a row.
+	RecordWebhookResult(ctx context.Context, name string, r WebhookResult) (webhook.State, error)
+	// SetWebhookState sets a webhook's state and resets its failures.
+	SetWebhookState(ctx context.Context, name string, s webhook.State, at time.Time) error
+	// InsertDelivery stores a new delivery, unless the webhook already has
+	// one of the same event.
+	InsertDelivery(ctx context.Context, d *Delivery) error
+	// HasOpenDelivery reports whether a webhook has a delivery of an
+	// action that is pending, waiting or held.
+	HasOpenDelivery(ctx context.Context, webhookName, actionID string) (bool, error)
+	// NextWaiting is the waiting delivery of an action to a webhook with
+	// the lowest sequence, or "".
+	NextWaiting(ctx context.Context, webhookName, actionID string) (string, error)
+	// ScheduleDelivery sets a delivery's status, the token of the job that
+	// attempts it (0: none) and its next attempt time.
+	ScheduleDelivery(ctx context.Context, id string, s webhook.DeliveryStatus, token int64, next, at time.Time) error
+	// RecordAttempt stores an attempt of a delivery, numbered after the
+	// previous ones, and moves the delivery on as next says.
+	RecordAttempt(ctx context.Context, id string, a Attempt, next DeliveryNext) error
+	// HoldPending holds the pending deliveries of a webhook and returns
+	// how many.
+	HoldPending(ctx context.Context, webhookName string, at time.Time) (int64, error)
+	// Restartable lists, oldest first, the deliveries of a webhook that a
+	// restart sends: the held ones and the pending ones waiting for a
+	// retry after at.
+	Restartable(ctx context.Context, webhookName string, at time.Time) ([]string, error)
+	// PendingDeliveries lists every pending delivery, oldest first, with
+	// its ID and next attempt time only.
+	PendingDeliveries(ctx context.Context) ([]Delivery, error)
+}
+
+// WebhookRecord is the stored state of a webhook; its definition is the
+// configuration's.
+type WebhookRecord struct {
+	// Name identifies the webhook.
+	Name string
+	// State is its state.
+	State webhook.State
+	// URL is its URL as last configured.
+	URL string
+	// Secret is the secret generated for it, if it was configured without one.
+	Secret string
+	// ConsecutiveFailures counts its unsuccessful attempts since the last
+	// success.
+	ConsecutiveFailures int
+	// LastSuccess is the time of its last successful delivery.
+	LastSuccess *time.Time
+	// CreatedAt is when it was first configured.
+	CreatedAt time.Time
+	// UpdatedAt is when its URL, secret or state was last changed by
+	// configuration, test or restart.
+	UpdatedAt time.Time
+}
+
+// WebhookResult is the outcome of an attempt, for RecordWebhookResult.
+type WebhookResult struct {
+	// OK is set when the attempt succeeded.
+	OK bool
+	// At is when it ended.
+	At time.Time
+	// CountSuccess sets the webhook's LastSuccess on success (a test does not).
+	CountSuccess bool
+	// FailAfter is how many failures in a row make the webhook failed.
+	FailAfter int
+}
+
+// Delivery is one event for one webhook, with the attempts made.
+type Delivery struct {
+	// ID identifies the delivery.
+	ID string
+	// Webhook names the webhook.
+	Webhook string
+	// EventID is the event's ID, the webhook-id header.
+	EventID string
+	// EventType is the event's type.
+	EventType string
+	// ActionID is the action of an action event, "" otherwise.
+	ActionID string
+	// Sequence is the event's sequence within its action.
+	Sequence int
+	// Status is where the delivery stands.
+	Status webhook.DeliveryStatus
+	// Body is the body sent, rendered when the event happened.
+	Body []byte
+	// Values are the event's placeholder values (webhook.Event.Values).
+	Values map[string]string
+	// AttemptCount is how many attempts were made.
+	AttemptCount int
+	// NextAttemptAt is when a pending delivery is attempted next.
+	NextAttemptAt *time.Time
+	// JobToken is carried by the one job that may attempt a pending
+	// delivery: a job with another token is stale and does nothing.
+	JobToken int64
+	// CreatedAt is when the event happened.
+	CreatedAt time.Time
+	// UpdatedAt is when the delivery last changed.
+	UpdatedAt time.Time
+	// Attempts are its attempts, in order, when listed by Deliveries.
+	Attempts []Attempt
+}
+
+// Attempt is one try at a delivery.
+type Attempt struct {
+	// Number counts the delivery's attempts from 1.
+	Number int
+	// At is when it started.
+	At time.Time
+	// Duration is how long it took.
+	Duration time.Duration
+	// URL is the URL posted to.
+	URL string
+	// StatusCode is the answer's status; 0 without an answer.
+	StatusCode int
+	// Error says why it failed; empty on success.
+	Error string
+	// Response is the first 16 KiB of the answer's body.
+	Response []byte
+}
+
+// DeliveryNext is what becomes of a delivery after an attempt.
+type DeliveryNext struct {
+	// Status is its new status.
+	Status webhook.DeliveryStatus
+	// NextAttemptAt is when it is tried again, for a pending one.
+	NextAttemptAt *time.Time
+	// JobToken is the token of the job that tries it again; 0 for none.
+	JobToken int64
+}
+
+// DeliveryFilter selects deliveries to list.
+type DeliveryFilter struct {
+	// Status keeps the deliveries in one status; empty keeps all.
+	Status webhook.DeliveryStatus
+	// Limit is the most deliveries returned. Default and maximum: 1000.
+	Limit int
+	// Offset skips that many deliveries first.
+	Offset int
+}
+
+// DeliveryCount is the number of deliveries of one webhook in one status.
+type DeliveryCount struct {
+	// Webhook names the webhook.
+	Webhook string
+	// Status is the status counted.
+	Status webhook.DeliveryStatus
+	// N is how many.
+	N int64
+}
+
+// webhookColumns are the columns scanned by scanWebhooks, in its order.
+const webhookColumns = `name, state, url, secret, consecutive_failures, last_success_at, created_at, updated_at`
+
+// deliveryColumns are the columns scanned by scanDeliveries, in its order.
+const deliveryColumns = `id, webhook, event_id, event_type, action_id, sequence, status, body, placeholder_values, attempts, next_attempt_at, job_token, created_at, updated_at`
+
+// EnsureWebhook implements WebhookTx.
+func (t *tx) EnsureWebhook(ctx context.Context, name, url, secret string, at time.Time) (*WebhookRecord, error) {
+	now := at.UnixMicro()
+	if _, err := t.q.exec(ctx, `INSERT INTO hookgate_webhook (name, state, url, secret, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (name) DO NOTHING`, name, string(webhook.StateNew), url, secret, now); err != nil {
+		return nil, err
+	}
+	if _, err := t.q.exec(ctx, `UPDATE hookgate_webhook SET state = $3, url = $2, consecutive_failures = 0, updated_at = $4
+		WHERE name = $1 AND url <> $2`, name, url, string(webhook.StateNew), now); err != nil {
+		return nil, err
+	}
+	if secret != "" {
+		if _, err := t.q.exec(ctx, `UPDATE hookgate_webhook SET secret = $2, updated_at = $3 WHERE name = $1 AND secret = ''`,
+			name, secret, now); err != nil {
+			return nil, err
+		}
+	}
+	list, err := scanWebhooks(t.q.query(ctx, `SELECT `+webhookColumns+` FROM hookgate_webhook WHERE name = $1`, name))
+	if err != nil {
+		return nil, err
+	}
+	return &list[0], nil
+}
+
+// WebhookStates implements WebhookTx.
+func (t *tx) WebhookStates(ctx context.Context) (map[string]webhook.State, error) {
+	r, err := t.q.query(ctx, `SELECT name, state FROM hookgate_webhook`)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	states := make(map[string]webhook.State)
+	for r.Next() {
+		var name, state string
+		if err := r.Scan(&name, &state); err != nil {
+			return nil, err
+		}
+		states[name] = webhook.State(state)
+	}
+	return states, r.Err()
+}
+
+// RecordWebhookResult implements WebhookTx.
+func (t *tx) RecordWebhookResult(ctx context.Context, name string, res WebhookResult) (webhook.State, error) {
+	var state string
+	var err error
+	if res.OK {
+		count := int64(0)
+		if res.CountSuccess {
+			count = 1
+		}
+		err = queryOne(ctx, t.q, `UPDATE hookgate_webhook SET consecutive_failures = 0,
+			state = CASE WHEN state = $3 THEN state ELSE $4 END,
+			last_success_at = CASE WHEN $5 = 1 THEN $2 ELSE last_success_at END
+			WHERE name = $1 RETURNING state`,
+			[]any{name, res.At.UnixMicro(), string(webhook.StateDeactivated), string(webhook.StateActive), count}, &state)
+	} else {
+		err = queryOne(ctx, t.q, `UPDATE hookgate_webhook SET consecutive_failures = consecutive_failures + 1,
+			state = CASE WHEN state IN ($3, $4) AND consecutive_failures + 1 >= $5 THEN $6 ELSE state END,
+			updated_at = CASE WHEN state IN ($3, $4) AND consecutive_failures + 1 >= $5 THEN $2 ELSE updated_at END
+			WHERE name = $1 RETURNING state`,
+			[]any{name, res.At.UnixMicro(), string(webhook.StateNew), string(webhook.StateActive), int64(res.FailAfter),
+				string(webhook.StateFailed)}, &state)
+	}
+	return webhook.State(state), err
+}
+
+// SetWebhookState implements WebhookTx.
+func (t *tx) SetWebhookState(ctx context.Context, name string, s webhook.State, at time.Time) error {
+	n, err := t.q.exec(ctx, `UPDATE hookgate_webhook SET state = $2, consecutive_failures = 0, updated_at = $3 WHERE name = $1`,
+		name, string(s), at.UnixMicro())
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	return err
+}
+
+// InsertDelivery implements WebhookTx.
+func (t *tx) InsertDelivery(ctx context.Context, d *Delivery) error {
+	values, err := json.Marshal(d.Values)
+	if err != nil {
+		return err
+	}
+	_, err = t.q.exec(ctx, `INSERT INTO hookgate_delivery (id, webhook, event_id, event_type, action_id, sequence, status,
+		body, placeholder_values, next_attempt_at, job_token, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT (webhook, event_id) DO NOTHING`,
+		d.ID, d.Webhook, d.EventID, d.EventType, d.ActionID, int64(d.Sequence), string(d.Status), d.Body, string(values),
+		microPointer(d.NextAttemptAt), nullToken(d.JobToken), d.CreatedAt.UnixMicro())
+	return err
+}
+
+// HasOpenDelivery implements WebhookTx.
+func (t *tx) HasOpenDelivery(ctx context.Context, webhookName, actionID string) (bool, error) {
+	var one int64
+	err := queryOne(ctx, t.q, `SELECT 1 FROM hookgate_delivery WHERE webhook = $1 AND action_id = $2
+		AND status IN ('pending', 'waiting', 'held') LIMIT 1`, []any{webhookName, actionID}, &one)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// NextWaiting implements WebhookTx.
+func (t *tx) NextWaiting(ctx context.Context, webhookName, actionID string) (string, error) {
+	var id string
+	err := queryOne(ctx, t.q, `SELECT id FROM hookgate_delivery WHERE webhook = $1 AND action_id = $2 AND status = 'waiting'
+		ORDER BY sequence, id LIMIT 1`, []any{webhookName, actionID}, &id)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	return id, err
+}
+
+// ScheduleDelivery implements WebhookTx.
+func (t *tx) ScheduleDelivery(ctx context.Context, id string, s webhook.DeliveryStatus, token int64, next, at time.Time) error {
+	_, err := t.q.exec(ctx, `UPDATE hookgate_delivery SET status = $2, job_token = $3, next_attempt_at = $4, updated_at = $5
+		WHERE id = $1`, id, string(s), nullToken(token), next.UnixMicro(), at.UnixMicro())
+	return err
+}
+
+// RecordAttempt implements WebhookTx.
+func (t *tx) RecordAttempt(ctx context.Context, id string, a Attempt, next DeliveryNext) error {
+	if _, err := t.q.exec(ctx, `INSERT INTO hookgate_attempt (delivery_id, number, at, duration_ms, url, status_code, error, response)
+		SELECT id, attempts + 1, $2, $3, $4, $5, $6, $7 FROM hookgate_delivery WHERE id = $1`,
+		id, a.At.UnixMicro(), a.Duration.Milliseconds(), a.URL, nullStatus(a.StatusCode), a.Error, nonNil(a.Response)); err != nil {
+		return err
+	}
+	_, err := t.q.exec(ctx, `UPDATE hookgate_delivery SET attempts = attempts + 1, status = $2, next_attempt_at = $3,
+		job_token = $4, updated_at = $5 WHERE id = $1`,
+		id, string(next.Status), microPointer(next.NextAttemptAt), nullToken(next.JobToken), a.At.Add(a.Duration).UnixMicro())
+	return err
+}
+
+// HoldPending implements WebhookTx.
+func (t *tx) HoldPending(ctx context.Context, webhookName string, at time.Time) (int64, error) {
+	return t.q.exec(ctx, `UPDATE hookgate_delivery SET status = 'held', job_token = NULL, updated_at = $2
+		WHERE webhook = $1 AND status = 'pending'`, webhookName, at.UnixMicro())
+}
+
+// Restartable implements WebhookTx.
+func (t *tx) Restartable(ctx context.Context, webhookName string, at time.Time) ([]string, error) {
+	r, err := t.q.query(ctx, `SELECT id FROM hookgate_delivery WHERE webhook = $1
+		AND (status = 'held' OR (status = 'pending' AND next_attempt_at > $2)) ORDER BY id`, webhookName, at.UnixMicro())
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var ids []string
+	for r.Next() {
+		var id string
+		if err := r.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, r.Err()
+}
+
+// PendingDeliveries implements WebhookTx.
+func (t *tx) PendingDeliveries(ctx context.Context) ([]Delivery, error) {
+	r, err := t.q.query(ctx, `SELECT id, next_attempt_at FROM hookgate_delivery WHERE status = 'pending' ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var list []Delivery
+	for r.Next() {
+		var d Delivery
+		var next *int64
+		if err := r.Scan(&d.ID, &next); err != nil {
+			return nil, err
+		}
+		d.NextAttemptAt = timePointer(next)
+		list = append(list, d)
+	}
+	return list, r.Err()
+}
+
+// Webhook implements Store.
+func (d *db) Webhook(ctx context.Context, name string) (*WebhookRecord, error) {
+	list, err := scanWebhooks(d.pool.query(ctx, `SELECT `+webhookColumns+` FROM hookgate_webhook WHERE name = $1`, name))
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, ErrNotFound
+	}
+	return &list[0], nil
+}
+
+// Webhooks implements Store.
+func (d *db) Webhooks(ctx context.Context) ([]WebhookRecord, error) {
+	return scanWebhooks(d.pool.query(ctx, `SELECT `+webhookColumns+` FROM hookgate_webhook ORDER BY name`))
+}
+
+// scanWebhooks reads the rows of a query of webhookColumns and closes them.
+func scanWebhooks(r rows, err error) ([]WebhookRecord, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var list []WebhookRecord
+	for r.Next() {
+		var (
+			w                WebhookRecord
+			state            string
+			failures         int64
+			last             *int64
+			created, updated int64
+		)
+		if err := r.Scan(&w.Name, &state, &w.URL, &w.Secret, &failures, &last, &created, &updated); err != nil {
+			return nil, err
+		}
+		w.State, w.ConsecutiveFailures = webhook.State(state), int(failures)
+		w.LastSuccess, w.CreatedAt, w.UpdatedAt = timePointer(last), fromMicro(created), fromMicro(updated)
+		list = append(list, w)
+	}
+	return list, r.Err()
+}
+
+// Delivery implements Store.
+func (d *db) Delivery(ctx context.Context, id string) (*Delivery, error) {
+	list, err := scanDeliveries(d.pool.query(ctx, `SELECT `+deliveryColumns+` FROM hookgate_delivery WHERE id = $1`, id))
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, ErrNotFound
+	}
+	return &list[0], nil
+}
+
+// Deliveries implements Store.
+func (d *db) Deliveries(ctx context.Context, webhookName string, f DeliveryFilter) ([]Delivery, error) {
+	args := []any{webhookName}
+	q := `SELECT ` + deliveryColumns + ` FROM hookgate_delivery WHERE webhook = $1`
+	if f.Status != "" {
+		args = append(args, string(f.Status))
+		q += ` AND status = $2`
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > maxLimit {
+		limit = maxLimit
+	}
+	args = append(args, int64(limit), int64(max(f.Offset, 0)))
+	q += fmt.Sprintf(" ORDER BY id DESC LIMIT $%d OFFSET $%d", len(args)-1, len(args))
+	list, err := scanDeliveries(d.pool.query(ctx, q, args...))
+	if err != nil || len(list) == 0 {
+		return list, err
+	}
+	return list, d.addAttempts(ctx, list)
+}
+
+// addAttempts reads the attempts of the deliveries in list.
+func (d *db) addAttempts(ctx context.Context, list []Delivery) error {
+	index := make(map[string]*Delivery, len(list))
+	marks := make([]string, len(list))
+	args := make([]any, len(list))
+	for i := range list {
+		index[list[i].ID] = &list[i]
+		marks[i] = "$" + strconv.Itoa(i+1)
+		args[i] = list[i].ID
+	}
+	r, err := d.pool.query(ctx, `SELECT delivery_id, number, at, duration_ms, url, status_code, error, response
+		FROM hookgate_attempt WHERE delivery_id IN (`+strings.Join(marks, ", ")+`) ORDER BY delivery_id, number`, args...)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for r.Next() {
+		var (
+			id             string
+			a              Attempt
+			number, at, ms int64
+			status         *int64
+		)
+		if err := r.Scan(&id, &number, &at, &ms, &a.URL, &status, &a.Error, &a.Response); err != nil {
+			return err
+		}
+		a.Number, a.At, a.Duration = int(number), fromMicro(at), time.Duration(ms)*time.Millisecond
+		if status != nil {
+			a.StatusCode = int(*status)
+		}
+		dl := index[id]
+		dl.Attempts = append(dl.Attempts, a)
+	}
+	return r.Err()
+}
+
+// scanDeliveries reads the rows of a query of deliveryColumns and closes them.
+func scanDeliveries(r rows, err error) ([]Delivery, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var list []Delivery
+	for r.Next() {
+		var (
+			d                  Delivery
+			status, values     string
+			sequence, attempts int64
+			next, job          *int64
+			created, updated   int64
+		)
+		if err := r.Scan(&d.ID, &d.Webhook, &d.EventID, &d.EventType, &d.ActionID, &sequence, &status, &d.Body, &values,
+			&attempts, &next, &job, &created, &updated); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(values), &d.Values); err != nil {
+			return nil, fmt.Errorf("delivery %s: placeholder values: %v", d.ID, err)
+		}
+		d.Sequence, d.Status, d.AttemptCount = int(sequence), webhook.DeliveryStatus(status), int(attempts)
+		d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = timePointer(next), fromMicro(created), fromMicro(updated)
+		if job != nil {
+			d.JobToken = *job
+		}
+		d.Attempts = []Attempt{}
+		list = append(list, d)
+	}
+	return list, r.Err()
+}
+
+// DeliveryCounts implements Store.
+func (d *db) DeliveryCounts(ctx context.Context) ([]DeliveryCount, error) {
+	r, err := d.pool.query(ctx, `SELECT webhook, status, count(*) FROM hookgate_delivery GROUP BY webhook, status`)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var counts []DeliveryCount
+	for r.Next() {
+		var c DeliveryCount
+		var status string
+		if err := r.Scan(&c.Webhook, &status, &c.N); err != nil {
+			return nil, err
+		}
+		c.Status = webhook.DeliveryStatus(status)
+		counts = append(counts, c)
+	}
+	return counts, r.Err()
+}
+
+// deleteFinishedDeliveries deletes the deliveries that ended before a
+// time, with their attempts.
+func deleteFinishedDeliveries(ctx context.Context, q querier, before time.Time) error {
+	if _, err := q.exec(ctx, `DELETE FROM hookgate_attempt WHERE delivery_id IN (SELECT id FROM hookgate_delivery
+		WHERE status IN ('succeeded', 'failed') AND updated_at < $1)`, before.UnixMicro()); err != nil {
+		return err
+	}
+	_, err := q.exec(ctx, `DELETE FROM hookgate_delivery WHERE status IN ('succeeded', 'failed') AND updated_at < $1`, before.UnixMicro())
+	return err
+}
+
+// microPointer is an optional time as a query argument.
+func microPointer(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// nullJob is a job ID as a query argument, NULL when 0.
+func nullToken(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// nullStatus is an HTTP status as a query argument, NULL when 0.
+func nullStatus(code int) any {
+	if code == 0 {
+		return nil
+	}
+	return int64(code)
+}
+
+// nonNil is b, or an empty slice for a NOT NULL column.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

@@ -1,0 +1,209 @@
+package webhook
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+)
+
+// The event types.
+const (
+	// TypeActionQueued: an action was accepted and stored.
+	TypeActionQueued = "action.queued"
+	// TypeActionRunning: an action started.
+	TypeActionRunning = "action.running"
+	// TypeActionSucceeded: an action ended, every step succeeded or skipped.
+	TypeActionSucceeded = "action.succeeded"
+	// TypeActionFailed: an action ended failed (a step failed, it timed
+	// out or was interrupted).
+	TypeActionFailed = "action.failed"
+	// TypeActionCancelled: an action was cancelled.
+	TypeActionCancelled = "action.cancelled"
+	// TypeHookRejected: an incoming hook was refused (bad signature, ...).
+	TypeHookRejected = "hook.rejected"
+	// TypeTest: the event of a webhook test; no webhook subscribes to it.
+	TypeTest = "webhook.test"
+)
+
+// Version is the version of every event type and of the envelope.
+const Version = "1.0.0"
+
+// ActionTypes are the types of an action's events, which a definition
+// without event types subscribes to.
+var ActionTypes = []string{TypeActionQueued, TypeActionRunning, TypeActionSucceeded, TypeActionFailed, TypeActionCancelled}
+
+// EventType is an event type a webhook subscribes to.
+type EventType struct {
+	// Type is one of the Type constants, except TypeTest.
+	Type string `json:"type"`
+	// Version is the version of the event's format; empty means Version,
+	// the only one.
+	Version string `json:"version,omitempty"`
+}
+
+// Definition is an outgoing webhook as configured (Caddyfile or API).
+type Definition struct {
+	// Name identifies the webhook: letters and digits, separated by single
+	// underscores or hyphens, at most 50 characters.
+	Name string
+	// URL is where deliveries are POSTed: http or https; without a scheme
+	// https is taken. It may hold placeholders (see Expand).
+	URL string
+	// Headers are added to every delivery; their values may hold
+	// placeholders.
+	Headers map[string]string
+	// EventTypes are the events sent. Empty means every action.* type.
+	EventTypes []EventType
+	// JSONPayload adds the incoming hook's body to the envelope as
+	// data.payload: as JSON where it parses, as a string otherwise.
+	JSONPayload bool
+	// Secrets sign the deliveries, one signature each (rotation):
+	// Standard Webhooks secrets, "whsec_" and base64. The engine generates
+	// one when there are none.
+	Secrets []string
+	// When is an optional expr condition over action, event and payload;
+	// an event for which it is false is not delivered.
+	When string
+	// Body is an optional expr expression over action, event and payload
+	// that replaces the envelope: a map or a list is sent as JSON, a
+	// string as it is.
+	Body string
+}
+
+// Webhook is a compiled Definition. It is safe for concurrent use.
+type Webhook struct {
+	// Definition is the definition, with its URL completed and its event
+	// types' versions filled in.
+	Definition
+	types      map[string]bool
+	when, body *vm.Program
+	signer     *signer
+	names      map[string]bool
+}
+
+// namePattern is what a webhook's name may be.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9]+([_-][A-Za-z0-9]+)*$`)
+
+// Compile checks a definition and compiles its expressions. varNames are
+// the variables that configured hooks declare, each a placeholder
+// :<name>: of the URL and headers. Errors name the webhook and the field.
+func Compile(def Definition, varNames []string) (*Webhook, error) {
+	w, err := compile(def, varNames)
+	if err != nil {
+		return nil, fmt.Errorf("webhook %q: %v", def.Name, err)
+	}
+	return w, nil
+}
+
+func compile(def Definition, varNames []string) (*Webhook, error) {
+	if len(def.Name) > 50 || !namePattern.MatchString(def.Name) {
+		return nil, errors.New("invalid name: use letters and digits, separated by single _ or -, at most 50 characters")
+	}
+	u, err := checkURL(def.URL)
+	if err != nil {
+		return nil, err
+	}
+	def.URL = u
+	for name, value := range def.Headers {
+		if !validHeaderName(name) {
+			return nil, fmt.Errorf("header %q: invalid name", name)
+		}
+		if strings.ContainsAny(value, "\r\n") {
+			return nil, fmt.Errorf("header %q: the value holds a line break", name)
+		}
+	}
+	w := &Webhook{types: make(map[string]bool), names: placeholderNames(varNames)}
+	if len(def.EventTypes) == 0 {
+		for _, t := range ActionTypes {
+			w.types[t] = true
+		}
+	}
+	types := slices.Clone(def.EventTypes)
+	for i, et := range types {
+		if !slices.Contains(ActionTypes, et.Type) && et.Type != TypeHookRejected {
+			return nil, fmt.Errorf("unknown event type %q (want one of %s, %s)", et.Type, strings.Join(ActionTypes, ", "), TypeHookRejected)
+		}
+		if et.Version == "" {
+			types[i].Version = Version
+		} else if et.Version != Version {
+			return nil, fmt.Errorf("event type %s: unknown version %q (want %s)", et.Type, et.Version, Version)
+		}
+		w.types[et.Type] = true
+	}
+	def.EventTypes = types
+	if w.signer, err = newSigner(def.Secrets); err != nil {
+		return nil, err
+	}
+	if def.When != "" {
+		if w.when, err = compileExpression(def.When, true); err != nil {
+			return nil, fmt.Errorf("when: %v", err)
+		}
+	}
+	if def.Body != "" {
+		if w.body, err = compileExpression(def.Body, false); err != nil {
+			return nil, fmt.Errorf("body: %v", err)
+		}
+	}
+	w.Definition = def
+	return w, nil
+}
+
+// checkURL completes a URL without a scheme with https:// and checks that
+// it is http or https with a host.
+func checkURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", errors.New("no url")
+	}
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("url: %v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("url: scheme %q is not http or https", u.Scheme)
+	}
+	if u.Host == "" {
+		return "", errors.New("url: no host")
+	}
+	return raw, nil
+}
+
+// validHeaderName reports whether s is an HTTP header name (an RFC 9110
+// token).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// compileExpression compiles an expression over what a webhook's
+// expressions see; a condition must yield a bool.
+func compileExpression(src string, condition bool) (*vm.Program, error) {
+	opts := []expr.Option{expr.Env(map[string]any{
+		"action":  map[string]any{},
+		"event":   map[string]any{},
+		"payload": nil,
+	})}
+	if condition {
+		opts = append(opts, expr.AsBool())
+	}
+	return expr.Compile(src, opts...)
+}
+
+// Subscribes reports whether the webhook wants events of type t.
+func (w *Webhook) Subscribes(t string) bool { return w.types[t] }
