@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"go.uber.org/zap"
+
+	"github.com/hookgate/hookgate/pipeline/engine"
 )
 
 // answer writes a JSON answer that ends the request here, and logs it
@@ -27,9 +29,21 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, status int, rea
 		zap.String("reason", reason),
 		zap.String("remote_ip", remoteIP(r)),
 	)
+	if rejected(status) {
+		h.app.reject(r.Context(), engine.HookRejected{
+			Hook: h.Name, Reason: result, Detail: reason, Status: status, RemoteIP: remoteIP(r),
+		})
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	return json.NewEncoder(w).Encode(body)
+}
+
+// rejected tells whether an answer refuses the hook itself (forged,
+// stale, malformed, not allowed), which is a hook.rejected event, rather
+// than putting it off (429, 503) or failing on our side (5xx).
+func rejected(status int) bool {
+	return status >= 400 && status < 500 && status != http.StatusTooManyRequests
 }
 
 // placeholderValue renders a variable's value for a placeholder: text as

@@ -7,7 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"path/filepath"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 
 	"github.com/hookgate/hookgate/pipeline/action"
 	"github.com/hookgate/hookgate/pipeline/engine"
+	"github.com/hookgate/hookgate/pipeline/webhook"
 )
 
 func init() {
@@ -41,10 +45,29 @@ type App struct {
 	// Pipelines are what hooks trigger: named sequences of steps.
 	Pipelines []Pipeline `json:"pipelines,omitempty"`
 
-	plans  map[string]bool
-	key    string
-	engine atomic.Pointer[engine.Engine]
-	logger *zap.Logger
+	// Webhooks are the outgoing webhooks told of every action's state
+	// changes (and rejected hooks).
+	Webhooks []Webhook `json:"webhooks,omitempty"`
+
+	// AllowTargets are the address ranges (CIDR) outgoing webhooks may
+	// reach although they are private, loopback or otherwise reserved,
+	// which are refused by default.
+	AllowTargets []string `json:"allow_targets,omitempty"`
+
+	// Delivery says how outgoing webhooks are attempted: retry schedule,
+	// failures before a webhook is failed, timeout.
+	Delivery *Delivery `json:"delivery,omitempty"`
+
+	plans map[string]bool
+	hooks []webhook.Definition
+	allow []netip.Prefix
+	// variables are the names of the variables the hooks of this config
+	// declare (placeholders of webhook URLs and headers), under mu.
+	mu        sync.Mutex
+	variables map[string]bool
+	key       string
+	engine    atomic.Pointer[engine.Engine]
+	logger    *zap.Logger
 }
 
 // Storage selects the database.
@@ -164,7 +187,76 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 		a.plans[p.Name] = true
 	}
+	var err error
+	if a.allow, err = parsePrefixes(a.AllowTargets); err != nil {
+		return err
+	}
+	a.hooks = make([]webhook.Definition, len(a.Webhooks))
+	for i, w := range a.Webhooks {
+		def := w.definition()
+		for j, s := range def.Secrets {
+			def.Secrets[j] = repl.ReplaceKnown(s, "")
+		}
+		def.Headers = replaceHeaders(repl, def.Headers)
+		if _, err := webhook.Compile(def, nil); err != nil {
+			return err
+		}
+		a.hooks[i] = def
+	}
 	return registerMetrics(ctx.GetMetricsRegistry(), a)
+}
+
+// replaceHeaders replaces {env.*} placeholders in webhook header values
+// (an API key from the environment); the event's :placeholders: stay.
+func replaceHeaders(repl *caddy.Replacer, headers map[string]string) map[string]string {
+	if headers == nil {
+		return nil
+	}
+	out := make(map[string]string, len(headers))
+	for k, v := range headers {
+		out[k] = repl.ReplaceKnown(v, "")
+	}
+	return out
+}
+
+// declareVariables adds the variable names of a hook: each is a
+// placeholder :<name>: of the webhooks' URLs and headers.
+func (a *App) declareVariables(names []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.variables == nil {
+		a.variables = make(map[string]bool)
+	}
+	for _, n := range names {
+		a.variables[n] = true
+	}
+}
+
+// variableNames lists the declared variable names, sorted.
+func (a *App) variableNames() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	names := make([]string, 0, len(a.variables))
+	for n := range a.variables {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// reject records a hook.rejected event, for the webhooks that subscribe
+// to it. A failure to record it is logged; the hook's answer stands.
+func (a *App) reject(ctx context.Context, r engine.HookRejected) {
+	if a == nil {
+		return
+	}
+	e := a.engine.Load()
+	if e == nil {
+		return
+	}
+	if err := e.Reject(ctx, r); err != nil {
+		a.logger.Error("recording a hook.rejected event", zap.String("hook", r.Hook), zap.Error(err))
+	}
 }
 
 // pipeline is p as the engine knows it.
@@ -212,11 +304,25 @@ func (a *App) Start() error {
 		engines.Delete(a.key)
 		return err
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	generated, err := e.ConfigureWebhooks(ctx, engine.WebhookConfig{
+		Webhooks: a.hooks, AllowTargets: a.allow, VariableNames: a.variableNames(), Policy: a.Delivery.policy(),
+	})
+	if err != nil {
+		engines.Delete(a.key)
+		return err
+	}
+	for name := range generated {
+		// The secret itself is never logged; the management API shows it.
+		a.logger.Warn("webhook secret generated and kept in storage; set `secret` to choose one", zap.String("webhook", name))
+	}
 	if err := e.Start(); err != nil {
 		engines.Delete(a.key)
 		return err
 	}
 	e.OnRan(observeRan)
+	e.OnDelivered(observeDelivered)
 	a.engine.Store(e)
 	return nil
 }

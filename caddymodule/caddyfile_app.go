@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 
 	"github.com/hookgate/hookgate/pipeline/action"
+	"github.com/hookgate/hookgate/pipeline/webhook"
 )
 
 // parseGlobalOption sets up the hookgate app from the global option:
@@ -36,6 +37,21 @@ import (
 //					timeout <duration>
 //					when <expr>
 //				}]
+//			}
+//			webhook <name> {
+//				url <url>
+//				header <name> <value>
+//				events <type...>
+//				secret <whsec_...>...
+//				json_payload
+//				when <expr>
+//				body <expr>
+//			}
+//			allow_targets <cidr...>
+//			delivery {
+//				retry_schedule <duration...>
+//				fail_after <n>
+//				timeout <duration>
 //			}
 //		}
 //	}
@@ -68,6 +84,27 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 				return nil, err
 			}
 			app.Pipelines = append(app.Pipelines, p)
+		case "webhook":
+			w, err := parseWebhook(d)
+			if err != nil {
+				return nil, err
+			}
+			app.Webhooks = append(app.Webhooks, w)
+		case "allow_targets":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return nil, d.ArgErr()
+			}
+			if _, err := parsePrefixes(args); err != nil {
+				return nil, d.Err(err.Error())
+			}
+			app.AllowTargets = append(app.AllowTargets, args...)
+		case "delivery":
+			dl, err := parseDelivery(d)
+			if err != nil {
+				return nil, err
+			}
+			app.Delivery = dl
 		default:
 			return nil, d.Errf("unknown hookgate option %q", d.Val())
 		}
@@ -127,6 +164,109 @@ func parsePipeline(d *caddyfile.Dispenser) (Pipeline, error) {
 		return p, d.Err(err.Error())
 	}
 	return p, nil
+}
+
+// parseWebhook reads a webhook block.
+func parseWebhook(d *caddyfile.Dispenser) (Webhook, error) {
+	if !d.NextArg() {
+		return Webhook{}, d.ArgErr()
+	}
+	w := Webhook{Name: d.Val()}
+	if d.NextArg() {
+		return w, d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch d.Val() {
+		case "url":
+			err = parseOneArg(d, &w.URL)
+		case "header":
+			err = parseEnv(d, &w.Headers)
+		case "events":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				err = d.ArgErr()
+			}
+			w.Events = append(w.Events, args...)
+		case "secret":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				err = d.ArgErr()
+			}
+			w.Secrets = append(w.Secrets, args...)
+		case "json_payload":
+			if d.NextArg() {
+				err = d.ArgErr()
+			}
+			w.JSONPayload = true
+		case "when":
+			err = parseOneArg(d, &w.When)
+		case "body":
+			err = parseOneArg(d, &w.Body)
+		default:
+			err = d.Errf("webhook %s: unknown option %q", w.Name, d.Val())
+		}
+		if err != nil {
+			return w, err
+		}
+	}
+	if w.URL == "" {
+		return w, d.Errf("webhook %s: no url", w.Name)
+	}
+	def := w.definition()
+	if len(def.Secrets) > 0 && hasPlaceholder(def.Secrets) {
+		def.Secrets = nil // {env.X} is only known when the config loads
+	}
+	if _, err := webhook.Compile(def, nil); err != nil {
+		return w, d.Err(err.Error())
+	}
+	return w, nil
+}
+
+// hasPlaceholder tells whether any of the values holds a {placeholder}.
+func hasPlaceholder(values []string) bool {
+	for _, v := range values {
+		if strings.Contains(v, "{") {
+			return true
+		}
+	}
+	return false
+}
+
+// parseDelivery reads the delivery block: how outgoing webhooks are
+// attempted.
+func parseDelivery(d *caddyfile.Dispenser) (*Delivery, error) {
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	dl := new(Delivery)
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch d.Val() {
+		case "retry_schedule":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return nil, d.ArgErr()
+			}
+			for _, a := range args {
+				dur, perr := caddy.ParseDuration(a)
+				if perr != nil || dur <= 0 {
+					return nil, d.Errf("retry_schedule %q: want positive durations such as 5s 5m 30m", a)
+				}
+				dl.RetrySchedule = append(dl.RetrySchedule, caddy.Duration(dur))
+			}
+		case "fail_after":
+			dl.FailAfter, err = parsePositive(d)
+		case "timeout":
+			dl.Timeout, err = parseDuration(d)
+		default:
+			err = d.Errf("delivery: unknown option %q", d.Val())
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return dl, nil
 }
 
 // parseStep reads `step <name> exec ...` or `step <name> http ...` and

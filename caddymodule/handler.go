@@ -196,7 +196,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("hook %q: %v", h.Name, err)
 	}
-	if err := h.provisionPipeline(ctx); err != nil {
+	names := make([]string, len(h.Vars))
+	for i, v := range h.Vars {
+		names[i] = v.Name
+	}
+	if err := h.provisionPipeline(ctx, names); err != nil {
 		return fmt.Errorf("hook %q: %v", h.Name, err)
 	}
 	h.extractor, h.condition = extractor, condition

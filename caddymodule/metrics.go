@@ -30,6 +30,29 @@ var actionDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 	Buckets:   prometheus.ExponentialBuckets(0.01, 4, 10),
 }, []string{"pipeline", "status"})
 
+// deliveriesTotal counts delivery attempts by webhook and outcome.
+var deliveriesTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Namespace: "hookgate",
+	Name:      "deliveries_total",
+	Help:      "Outgoing webhook delivery attempts made by this instance, by webhook and outcome (succeeded, failed, refused).",
+}, []string{"webhook", "outcome"})
+
+// deliveryLatency is the time from an event to its successful delivery.
+var deliveryLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	Namespace: "hookgate",
+	Name:      "delivery_latency_seconds",
+	Help:      "Time from an event to its successful delivery, retries included, by webhook.",
+	Buckets:   prometheus.ExponentialBuckets(0.005, 4, 12),
+}, []string{"webhook"})
+
+// observeDelivered records a delivery attempt.
+func observeDelivered(d engine.Delivered) {
+	deliveriesTotal.WithLabelValues(d.Webhook, d.Outcome).Inc()
+	if d.Outcome == "succeeded" {
+		deliveryLatency.WithLabelValues(d.Webhook).Observe(d.Latency.Seconds())
+	}
+}
+
 // observeRan records the duration of an action that ran.
 func observeRan(r engine.Ran) {
 	actionDuration.WithLabelValues(r.Pipeline, string(r.Status)).Observe(r.Duration.Seconds())
@@ -44,7 +67,7 @@ var registerOnce sync.Mutex
 func registerMetrics(registry *prometheus.Registry, app *App) error {
 	registerOnce.Lock()
 	defer registerOnce.Unlock()
-	for _, c := range []prometheus.Collector{hooksTotal, actionDuration, &engineCollector{app: app}} {
+	for _, c := range []prometheus.Collector{hooksTotal, actionDuration, deliveriesTotal, deliveryLatency, &engineCollector{app: app}} {
 		if err := registry.Register(c); err != nil {
 			var already prometheus.AlreadyRegisteredError
 			if !errors.As(err, &already) {
@@ -63,12 +86,14 @@ type engineCollector struct{ app *App }
 var (
 	actionsDesc = prometheus.NewDesc("hookgate_actions", "Stored actions by pipeline and state.", []string{"pipeline", "state"}, nil)
 	queueDesc   = prometheus.NewDesc("hookgate_queue_depth", "Actions waiting to run, by pipeline.", []string{"pipeline"}, nil)
+	pendingDesc = prometheus.NewDesc("hookgate_webhook_deliveries", "Stored deliveries of each webhook by state: pending (to attempt now or at a retry), waiting (behind an earlier event of the same action), held (while the webhook is failed).", []string{"webhook", "state"}, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- actionsDesc
 	ch <- queueDesc
+	ch <- pendingDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -91,5 +116,10 @@ func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(actionsDesc, prometheus.GaugeValue, float64(n), pipeline, string(state))
 		}
 		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(s.Queued), pipeline)
+	}
+	for name, s := range stats.Webhooks {
+		for state, n := range map[string]int64{"pending": s.Pending, "waiting": s.Waiting, "held": s.Held} {
+			ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(n), name, state)
+		}
 	}
 }

@@ -326,7 +326,7 @@ http://localhost:9080 {
 	if status, _, answer := post(t, tester, "POST", "http://localhost:9080/", []byte(`{}`), nil); status != 202 {
 		t.Fatalf("with the database: %d %s", status, answer)
 	}
-	cut.close()
+	cut.cut(true)
 	status, header, answer := post(t, tester, "POST", "http://localhost:9080/", []byte(`{}`), nil)
 	if status != 503 || !strings.Contains(answer, `"error":"storage_unavailable"`) {
 		t.Errorf("without the database: %d %s", status, answer)
@@ -334,30 +334,62 @@ http://localhost:9080 {
 	if header.Get("Content-Type") != "application/json" {
 		t.Errorf("Content-Type %q", header.Get("Content-Type"))
 	}
+	// The database comes back: hooks are accepted again.
+	cut.cut(false)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		status, _, answer = post(t, tester, "POST", "http://localhost:9080/", []byte(`{}`), nil)
+		if status == 202 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the database came back: %d %s", status, answer)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Let go of the engine while its database is still reachable through
+	// the proxy, which ends with the test.
+	tester.InitServer(`{
+	admin localhost:2999
+	http_port 9080
+}
+http://localhost:9080 {
+	respond "bye"
+}
+`, "caddyfile")
 }
 
-// proxy forwards TCP connections to a target until closed, so that a
-// test can take a database away from a running Caddy.
+// proxy forwards TCP connections to a target, so that a test can take a
+// database away from a running Caddy and give it back.
 type proxy struct {
-	addr  string
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
+	addr   string
+	ln     net.Listener
+	mu     sync.Mutex
+	conns  []net.Conn
+	broken bool
 }
 
-// tcpProxy starts a proxy on 127.0.0.1 to target.
+// tcpProxy starts a proxy on 127.0.0.1 to target, stopped when the test
+// ends.
 func tcpProxy(t *testing.T, target string) *proxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &proxy{addr: ln.Addr().String(), ln: ln}
-	t.Cleanup(p.close)
+	t.Cleanup(func() { ln.Close(); p.cut(true) })
 	go func() {
 		for {
 			in, err := ln.Accept()
 			if err != nil {
 				return
+			}
+			p.mu.Lock()
+			broken := p.broken
+			p.mu.Unlock()
+			if broken {
+				in.Close()
+				continue
 			}
 			out, err := net.Dial("tcp", target)
 			if err != nil {
@@ -374,12 +406,16 @@ func tcpProxy(t *testing.T, target string) *proxy {
 	return p
 }
 
-// close stops the proxy and cuts its connections.
-func (p *proxy) close() {
-	p.ln.Close()
+// cut breaks the proxy (its connections are closed and new ones refused),
+// or mends it.
+func (p *proxy) cut(broken bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
+	p.broken = broken
+	if broken {
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
 	}
 }

@@ -17,12 +17,18 @@ import (
 // retryAfterQueueFull is the Retry-After, in seconds, of a 429 queue_full.
 const retryAfterQueueFull = "30"
 
-// provisionPipeline checks the pipeline options and finds the app that
-// runs the pipeline.
-func (h *Handler) provisionPipeline(ctx caddy.Context) error {
+// provisionPipeline checks the pipeline options and finds the hookgate
+// app: the one that runs the pipeline, or, for a hook that triggers
+// nothing, the configured one, told of the hook's variables (webhook
+// placeholders) and of the hooks it rejects.
+func (h *Handler) provisionPipeline(ctx caddy.Context, varNames []string) error {
 	if h.Pipeline == "" {
 		if h.Wait || h.Dedup != nil {
 			return errors.New("wait and dedup need a pipeline")
+		}
+		if app, err := ctx.AppIfConfigured("hookgate"); err == nil {
+			h.app = app.(*App)
+			h.app.declareVariables(varNames)
 		}
 		return nil
 	}
@@ -38,6 +44,7 @@ func (h *Handler) provisionPipeline(ctx caddy.Context) error {
 		return fmt.Errorf("pipeline %q is not defined in the hookgate global option", h.Pipeline)
 	}
 	h.app = app
+	h.app.declareVariables(varNames)
 	return nil
 }
 
