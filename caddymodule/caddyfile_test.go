@@ -86,6 +86,15 @@ func TestGlobalOption(t *testing.T) {
 		"pipeline p {\nstep s exec x {\nheader a b\n}\n}":      `step s: unknown option "header"`,
 		"pipeline p {\nstep s exec x {\nwhen `vars.a +`\n}\n}": `pipeline "p": step "s"`,
 		"pipeline bad.name {\nstep s exec x\n}":                `pipeline "bad.name": invalid name`,
+		"webhook w {\n}":                                       "webhook w: no url",
+		"webhook w {\nurl ftp://x/y\n}":                        `webhook "w"`,
+		"webhook w {\nurl https://x\nevents action.done\n}":    "action.done",
+		"webhook w {\nurl https://x\nwhen `action.+`\n}":       `webhook "w"`,
+		"webhook w {\nurl https://x\nretries 3\n}":             `webhook w: unknown option "retries"`,
+		"allow_targets 10.0.0.0/33":                            `allow_targets "10.0.0.0/33"`,
+		"allow_targets":                                        "wrong argument count",
+		"delivery {\nretry_schedule 5s soon\n}":                `retry_schedule "soon"`,
+		"delivery {\nfail_after 0\n}":                          `fail_after "0": want a positive integer`,
 	} {
 		_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte("{\n\thookgate {\n"+input+"\n\t}\n}\n:8080\n"), nil)
 		if err == nil || !strings.Contains(err.Error(), want) {

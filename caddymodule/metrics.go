@@ -86,6 +86,7 @@ type engineCollector struct{ app *App }
 var (
 	actionsDesc = prometheus.NewDesc("hookgate_actions", "Stored actions by pipeline and state.", []string{"pipeline", "state"}, nil)
 	queueDesc   = prometheus.NewDesc("hookgate_queue_depth", "Actions waiting to run, by pipeline.", []string{"pipeline"}, nil)
+	stateDesc   = prometheus.NewDesc("hookgate_webhook_state", "1 for each webhook's current state (INTEGRATION_NEW, INTEGRATION_ACTIVE, INTEGRATION_FAILED, INTEGRATION_DEACTIVATED).", []string{"webhook", "state"}, nil)
 	pendingDesc = prometheus.NewDesc("hookgate_webhook_deliveries", "Stored deliveries of each webhook by state: pending (to attempt now or at a retry), waiting (behind an earlier event of the same action), held (while the webhook is failed).", []string{"webhook", "state"}, nil)
 )
 
@@ -94,6 +95,7 @@ func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- actionsDesc
 	ch <- queueDesc
 	ch <- pendingDesc
+	ch <- stateDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -116,6 +118,11 @@ func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(actionsDesc, prometheus.GaugeValue, float64(n), pipeline, string(state))
 		}
 		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(s.Queued), pipeline)
+	}
+	if hooks, err := e.Webhooks(ctx); err == nil {
+		for _, w := range hooks {
+			ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, 1, w.Definition.Name, string(w.State))
+		}
 	}
 	for name, s := range stats.Webhooks {
 		for state, n := range map[string]int64{"pending": s.Pending, "waiting": s.Waiting, "held": s.Held} {

@@ -146,6 +146,9 @@ func webhookConfig(dir string, r *receiver) string {
 	}
 }
 http://localhost:9080 {
+	handle /metrics {
+		metrics
+	}
 	handle /deploy {
 		hookgate deploy {
 			signature github
@@ -229,4 +232,16 @@ func TestWebhooksThroughCaddy(t *testing.T) {
 		t.Errorf("rejection delivery %s: %s", last.uri, last.body)
 	}
 	checkSignature(t, last, receiverSecret)
+
+	_, _, metrics := post(t, tester, "GET", "http://localhost:9080/metrics", nil, nil)
+	for _, line := range []string{
+		`hookgate_deliveries_total{outcome="succeeded",webhook="status"}`,
+		`hookgate_delivery_latency_seconds_count{webhook="chat"} 1`,
+		`hookgate_webhook_state{state="INTEGRATION_ACTIVE",webhook="status"} 1`,
+		`hookgate_webhook_deliveries{state="held",webhook="status"} 0`,
+	} {
+		if !strings.Contains(metrics, line) {
+			t.Errorf("metrics lack %s", line)
+		}
+	}
 }
