@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -25,6 +26,12 @@ const (
 	// delivery's next attempt time; a retry due later is a River
 	// scheduled job (River's scheduler runs every 5 seconds).
 	workerWaitMax = 5 * time.Second
+	// deliveriesPerJob is the most deliveries one job attempts, at once:
+	// deliveries due now and stored together (a restart, a resume, a
+	// burst of events) share jobs, so that the queue's cost per job
+	// (on SQLite, a statement to fetch and one to complete each) is
+	// shared too.
+	deliveriesPerJob = 8
 )
 
 // deliveryArgs are the arguments of the job of one attempt of a delivery.
@@ -34,6 +41,14 @@ type deliveryArgs struct {
 	// Token must be the delivery's job token: a job scheduled before a
 	// restart, a resume or a hold carries an old one and does nothing.
 	Token int64 `json:"token"`
+	// More are further deliveries the job attempts, at the same time.
+	More []deliveryRef `json:"more,omitempty"`
+}
+
+// deliveryRef is a delivery a job attempts, with its job token.
+type deliveryRef struct {
+	DeliveryID string `json:"delivery_id"`
+	Token      int64  `json:"token"`
 }
 
 // Kind implements river.JobArgs.
@@ -57,15 +72,37 @@ func (w *deliveryWorker) Timeout(*river.Job[deliveryArgs]) time.Duration {
 	return workerWaitMax + w.e.webhooks.Load().policy.Timeout + deliveryGrace
 }
 
-// Work makes one attempt of a delivery, unless the job is stale.
+// Work makes one attempt of each of the job's deliveries, all at once,
+// except those for which the job is stale. When one fails to be stored
+// River runs the job again: those already ended are stale then.
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs]) error {
-	return w.e.attempt(ctx, job.Args)
+	if len(job.Args.More) == 0 {
+		return w.e.attempt(ctx, job.Args)
+	}
+	errs := make([]error, 1+len(job.Args.More))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		errs[0] = w.e.attempt(ctx, deliveryArgs{DeliveryID: job.Args.DeliveryID, Token: job.Args.Token})
+	})
+	for i, ref := range job.Args.More {
+		wg.Go(func() { errs[i+1] = w.e.attempt(ctx, deliveryArgs{DeliveryID: ref.DeliveryID, Token: ref.Token}) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // attempt makes one attempt of a pending delivery and stores its result:
 // a success ends it and lets the action's next delivery to the webhook go;
 // a failure schedules a retry, or holds it when the webhook has now failed
 // too often, or gives it up when the schedule is exhausted.
+//
+// Once its time has come, the attempt is marked in flight, in the store,
+// before the request is sent, and only if the delivery is still pending
+// with the job's token and its webhook is not failed: so nothing is sent
+// while the webhook is failed, nor for a delivery held or restarted while
+// the job waited. A hold or a restart leaves a delivery in flight alone,
+// and its outcome is stored as usual, so that a restart never sends again
+// a delivery that its attempt in flight ends.
 func (e *Engine) attempt(ctx context.Context, args deliveryArgs) error {
 	d, err := e.store.Delivery(ctx, args.DeliveryID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -88,6 +125,20 @@ func (e *Engine) attempt(ctx context.Context, args deliveryArgs) error {
 	}
 	log := e.logger.With(zap.String("webhook", d.Webhook), zap.String("event_id", d.EventID),
 		zap.String("action_id", d.ActionID), zap.Int("attempt", d.AttemptCount+1))
+	start := time.Now()
+	started := false
+	err = e.results.run(ctx, func(ctx context.Context, tx store.Tx) (bool, error) {
+		var err error
+		started, err = tx.StartAttempt(ctx, d.ID, args.Token, start)
+		return false, err
+	})
+	if err != nil {
+		return err
+	}
+	if !started {
+		log.Debug("delivery not attempted: held, restarted or ended while its job waited, or its webhook failed")
+		return nil
+	}
 	set := e.webhooks.Load()
 	w := set.byName[d.Webhook]
 	if w == nil {
@@ -96,7 +147,6 @@ func (e *Engine) attempt(ctx context.Context, args deliveryArgs) error {
 			return false, tx.ScheduleDelivery(ctx, d.ID, webhook.DeliveryHeld, 0, time.Now(), time.Now())
 		})
 	}
-	start := time.Now()
 	var res webhook.Result
 	req, err := w.Request(d.EventID, d.Body, d.Values, start)
 	if err != nil {
@@ -134,10 +184,16 @@ func (e *Engine) attempt(ctx context.Context, args deliveryArgs) error {
 // storeResult stores an attempt and its consequences, in tx. It sets
 // state to the webhook's new state and next to what becomes of the
 // delivery, and reports whether it inserted a job.
+//
+// The webhook may have failed while the attempt was in flight, by the
+// failures of other deliveries: a success still ends the delivery, and
+// the action's next delivery is then held at the head of its line, the
+// webhook staying failed until a test or a restart; a failure holds it.
 func (e *Engine) storeResult(ctx context.Context, tx store.Tx, policy webhook.Policy, d *store.Delivery, a store.Attempt,
 	res webhook.Result, state *webhook.State, next *store.DeliveryNext) (bool, error) {
 	now := time.Now()
-	st, err := tx.RecordWebhookResult(ctx, d.Webhook, store.WebhookResult{OK: res.OK(), At: now, CountSuccess: true, FailAfter: policy.FailAfter})
+	st, err := tx.RecordWebhookResult(ctx, d.Webhook, store.WebhookResult{OK: res.OK(), At: now, CountSuccess: true,
+		FailAfter: policy.FailAfter, KeepFailed: true})
 	if err != nil {
 		return false, err
 	}

@@ -93,6 +93,11 @@ var schema = [][]string{
 			PRIMARY KEY (delivery_id, number)
 		)`,
 	},
+	{
+		// The start of the attempt in flight of a pending delivery: a
+		// hold or a restart leaves such a delivery to its attempt.
+		`ALTER TABLE hookgate_delivery ADD COLUMN attempt_started_at BIGINT`,
+	},
 }
 
 // migrateRiver applies River's migrations, each in its own transaction

@@ -60,6 +60,7 @@ func TestConformance(t *testing.T) {
 		{"Counts", testCounts},
 		{"InterruptRunning", testInterruptRunning},
 		{"DeleteFinished", testDeleteFinished},
+		{"AttemptInFlight", testAttemptInFlight},
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {

@@ -39,17 +39,27 @@ type WebhookTx interface {
 	// the lowest sequence, or "".
 	NextWaiting(ctx context.Context, webhookName, actionID string) (string, error)
 	// ScheduleDelivery sets a delivery's status, the token of the job that
-	// attempts it (0: none) and its next attempt time.
+	// attempts it (0: none) and its next attempt time; it has no attempt
+	// in flight.
 	ScheduleDelivery(ctx context.Context, id string, s webhook.DeliveryStatus, token int64, next, at time.Time) error
+	// StartAttempt marks the attempt of a pending delivery as in flight,
+	// from at, for the job of token, and reports whether that job may
+	// make it. It may not when the delivery is no longer pending with
+	// that token (held, restarted or ended meanwhile), nor when its
+	// webhook is failed: the delivery is then held. A job run again with
+	// the same token (after a crash) may start the attempt again.
+	StartAttempt(ctx context.Context, id string, token int64, at time.Time) (bool, error)
 	// RecordAttempt stores an attempt of a delivery, numbered after the
-	// previous ones, and moves the delivery on as next says.
+	// previous ones, and moves the delivery on as next says; the attempt
+	// is no longer in flight.
 	RecordAttempt(ctx context.Context, id string, a Attempt, next DeliveryNext) error
-	// HoldPending holds the pending deliveries of a webhook and returns
-	// how many.
+	// HoldPending holds the pending deliveries of a webhook, except those
+	// with an attempt in flight (its outcome decides), and returns how
+	// many.
 	HoldPending(ctx context.Context, webhookName string, at time.Time) (int64, error)
 	// Restartable lists, oldest first, the deliveries of a webhook that a
 	// restart sends: the held ones and the pending ones waiting for a
-	// retry after at.
+	// retry after at, without an attempt in flight.
 	Restartable(ctx context.Context, webhookName string, at time.Time) ([]string, error)
 	// PendingDeliveries lists every pending delivery, oldest first, with
 	// its ID and next attempt time only.
@@ -89,6 +99,10 @@ type WebhookResult struct {
 	CountSuccess bool
 	// FailAfter is how many failures in a row make the webhook failed.
 	FailAfter int
+	// KeepFailed leaves a failed webhook failed on success: the success of
+	// an attempt that was in flight when the webhook failed does not
+	// revive it; a test or a restart does.
+	KeepFailed bool
 }
 
 // Delivery is one event for one webhook, with the attempts made.
@@ -227,15 +241,21 @@ func (t *tx) RecordWebhookResult(ctx context.Context, name string, res WebhookRe
 	var state string
 	var err error
 	if res.OK {
-		count := int64(0)
+		// kept is the state a success leaves as it is besides deactivated;
+		// no state is "".
+		count, kept := int64(0), ""
 		if res.CountSuccess {
 			count = 1
 		}
-		err = queryOne(ctx, t.q, `UPDATE hookgate_webhook SET consecutive_failures = 0,
-			state = CASE WHEN state = $3 THEN state ELSE $4 END,
+		if res.KeepFailed {
+			kept = string(webhook.StateFailed)
+		}
+		err = queryOne(ctx, t.q, `UPDATE hookgate_webhook
+			SET consecutive_failures = CASE WHEN state = $6 THEN consecutive_failures ELSE 0 END,
+			state = CASE WHEN state IN ($3, $6) THEN state ELSE $4 END,
 			last_success_at = CASE WHEN $5 = 1 THEN $2 ELSE last_success_at END
 			WHERE name = $1 RETURNING state`,
-			[]any{name, res.At.UnixMicro(), string(webhook.StateDeactivated), string(webhook.StateActive), count}, &state)
+			[]any{name, res.At.UnixMicro(), string(webhook.StateDeactivated), string(webhook.StateActive), count, kept}, &state)
 	} else {
 		err = queryOne(ctx, t.q, `UPDATE hookgate_webhook SET consecutive_failures = consecutive_failures + 1,
 			state = CASE WHEN state IN ($3, $4) AND consecutive_failures + 1 >= $5 THEN $6 ELSE state END,
@@ -271,15 +291,23 @@ func (t *tx) InsertDelivery(ctx context.Context, d *Delivery) error {
 	return err
 }
 
-// HasOpenDelivery implements WebhookTx.
+// HasOpenDelivery implements WebhookTx. On PostgreSQL it locks the open
+// deliveries it finds: the attempt that ends one of them concurrently
+// (RecordAttempt, then NextWaiting in its transaction) either waits for
+// this transaction, and then finds the delivery it inserts waiting, or
+// commits first, and then this query no longer counts it as open.
+// Without the lock each could miss the other's write, and a delivery
+// would wait forever behind one that ended.
 func (t *tx) HasOpenDelivery(ctx context.Context, webhookName, actionID string) (bool, error) {
-	var one int64
-	err := queryOne(ctx, t.q, `SELECT 1 FROM hookgate_delivery WHERE webhook = $1 AND action_id = $2
-		AND status IN ('pending', 'waiting', 'held') LIMIT 1`, []any{webhookName, actionID}, &one)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
+	q := `SELECT count(*) FROM hookgate_delivery WHERE webhook = $1 AND action_id = $2
+		AND status IN ('pending', 'waiting', 'held')`
+	if t.db.backend == "postgres" {
+		q = `SELECT count(*) FROM (SELECT id FROM hookgate_delivery WHERE webhook = $1 AND action_id = $2
+			AND status IN ('pending', 'waiting', 'held') FOR UPDATE) AS open`
 	}
-	return err == nil, err
+	var n int64
+	err := queryOne(ctx, t.q, q, []any{webhookName, actionID}, &n)
+	return n > 0, err
 }
 
 // NextWaiting implements WebhookTx.
@@ -295,9 +323,27 @@ func (t *tx) NextWaiting(ctx context.Context, webhookName, actionID string) (str
 
 // ScheduleDelivery implements WebhookTx.
 func (t *tx) ScheduleDelivery(ctx context.Context, id string, s webhook.DeliveryStatus, token int64, next, at time.Time) error {
-	_, err := t.q.exec(ctx, `UPDATE hookgate_delivery SET status = $2, job_token = $3, next_attempt_at = $4, updated_at = $5
-		WHERE id = $1`, id, string(s), nullToken(token), next.UnixMicro(), at.UnixMicro())
+	_, err := t.q.exec(ctx, `UPDATE hookgate_delivery SET status = $2, job_token = $3, next_attempt_at = $4,
+		attempt_started_at = NULL, updated_at = $5 WHERE id = $1`, id, string(s), nullToken(token), next.UnixMicro(), at.UnixMicro())
 	return err
+}
+
+// StartAttempt implements WebhookTx. The claim and the check of the
+// webhook's state are one statement, so that on PostgreSQL a hold
+// committed meanwhile by another instance is seen: either the hold comes
+// first and the claim finds the delivery held, or the claim does and the
+// hold leaves the delivery to its attempt.
+func (t *tx) StartAttempt(ctx context.Context, id string, token int64, at time.Time) (bool, error) {
+	n, err := t.q.exec(ctx, `UPDATE hookgate_delivery SET attempt_started_at = $3
+		WHERE id = $1 AND status = 'pending' AND job_token = $2
+		AND NOT EXISTS (SELECT 1 FROM hookgate_webhook w WHERE w.name = hookgate_delivery.webhook AND w.state = $4)`,
+		id, token, at.UnixMicro(), string(webhook.StateFailed))
+	if err != nil || n == 1 {
+		return n == 1, err
+	}
+	_, err = t.q.exec(ctx, `UPDATE hookgate_delivery SET status = 'held', job_token = NULL, attempt_started_at = NULL, updated_at = $3
+		WHERE id = $1 AND status = 'pending' AND job_token = $2`, id, token, at.UnixMicro())
+	return false, err
 }
 
 // RecordAttempt implements WebhookTx.
@@ -308,7 +354,7 @@ func (t *tx) RecordAttempt(ctx context.Context, id string, a Attempt, next Deliv
 		return err
 	}
 	_, err := t.q.exec(ctx, `UPDATE hookgate_delivery SET attempts = attempts + 1, status = $2, next_attempt_at = $3,
-		job_token = $4, updated_at = $5 WHERE id = $1`,
+		job_token = $4, attempt_started_at = NULL, updated_at = $5 WHERE id = $1`,
 		id, string(next.Status), microPointer(next.NextAttemptAt), nullToken(next.JobToken), a.At.Add(a.Duration).UnixMicro())
 	return err
 }
@@ -316,13 +362,13 @@ func (t *tx) RecordAttempt(ctx context.Context, id string, a Attempt, next Deliv
 // HoldPending implements WebhookTx.
 func (t *tx) HoldPending(ctx context.Context, webhookName string, at time.Time) (int64, error) {
 	return t.q.exec(ctx, `UPDATE hookgate_delivery SET status = 'held', job_token = NULL, updated_at = $2
-		WHERE webhook = $1 AND status = 'pending'`, webhookName, at.UnixMicro())
+		WHERE webhook = $1 AND status = 'pending' AND attempt_started_at IS NULL`, webhookName, at.UnixMicro())
 }
 
 // Restartable implements WebhookTx.
 func (t *tx) Restartable(ctx context.Context, webhookName string, at time.Time) ([]string, error) {
 	r, err := t.q.query(ctx, `SELECT id FROM hookgate_delivery WHERE webhook = $1
-		AND (status = 'held' OR (status = 'pending' AND next_attempt_at > $2)) ORDER BY id`, webhookName, at.UnixMicro())
+		AND (status = 'held' OR (status = 'pending' AND next_attempt_at > $2 AND attempt_started_at IS NULL)) ORDER BY id`, webhookName, at.UnixMicro())
 	if err != nil {
 		return nil, err
 	}
