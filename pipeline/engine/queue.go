@@ -139,6 +139,7 @@ func (q *riverQueue[TTx]) inserted(jobs []actionArgs) {
 }
 
 func (q *riverQueue[TTx]) insertDeliveries(ctx context.Context, tx store.Tx, jobs []deliveryJob) error {
+	jobs = groupDeliveries(jobs)
 	for len(jobs) > 0 {
 		n := min(len(jobs), maxInsert)
 		params := make([]river.InsertManyParams, n)
@@ -158,6 +159,26 @@ func (q *riverQueue[TTx]) insertDeliveries(ctx context.Context, tx store.Tx, job
 		jobs = jobs[n:]
 	}
 	return nil
+}
+
+// groupDeliveries puts the deliveries due now (sooner than a worker
+// waits) deliveriesPerJob to a job, in order; the others keep a job each.
+func groupDeliveries(jobs []deliveryJob) []deliveryJob {
+	grouped := make([]deliveryJob, 0, len(jobs))
+	open := -1 // the index in grouped of the job that takes more
+	for _, j := range jobs {
+		switch {
+		case time.Until(j.at) >= workerWaitMax:
+			grouped = append(grouped, j)
+		case open >= 0 && len(grouped[open].args.More) < deliveriesPerJob-1:
+			g := &grouped[open]
+			g.args.More = append(g.args.More, deliveryRef{DeliveryID: j.args.DeliveryID, Token: j.args.Token})
+		default:
+			grouped = append(grouped, j)
+			open = len(grouped) - 1
+		}
+	}
+	return grouped
 }
 
 func (q *riverQueue[TTx]) deliveriesInserted() {
