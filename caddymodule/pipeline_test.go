@@ -88,6 +88,18 @@ http://localhost:9080 {
 `, dir, extraPipelines, githubSecret)
 }
 
+// stopAtEnd unloads the config when the test ends, before its temporary
+// directory goes: the engine stops while its database is still there,
+// rather than on the next test's config load, which it would slow down
+// with River's retries against a vanished file.
+func stopAtEnd(t *testing.T) {
+	t.Cleanup(func() {
+		if err := caddy.Load([]byte(`{"admin":{"listen":"localhost:2999"}}`), true); err != nil {
+			t.Errorf("unloading the config: %v", err)
+		}
+	})
+}
+
 // currentEngine is the engine the running Caddy's hookgate app uses.
 func currentEngine(t *testing.T) *engine.Engine {
 	t.Helper()
@@ -118,6 +130,7 @@ func TestPipelineTrigger(t *testing.T) {
 	dir := t.TempDir()
 	tester := caddytest.NewTester(t)
 	tester.InitServer(pipelineConfig(dir, ""), "caddyfile")
+	stopAtEnd(t)
 	// A ref with shell metacharacters and a newline reaches the command
 	// verbatim, as one argument.
 	ref := "refs/heads/main; rm -rf / $(id)\nnext"
@@ -191,6 +204,7 @@ func TestPipelineQueueLimitTimeoutCancel(t *testing.T) {
 	dir := t.TempDir()
 	tester := caddytest.NewTester(t)
 	tester.InitServer(pipelineConfig(dir, ""), "caddyfile")
+	stopAtEnd(t)
 	trigger := func(seconds int) (int, map[string]any) {
 		status, header, answer := post(t, tester, "POST", "http://localhost:9080/slow", []byte(fmt.Sprintf(`{"seconds":%d}`, seconds)), nil)
 		var m map[string]any
@@ -246,6 +260,7 @@ func TestReloadDuringRunningAction(t *testing.T) {
 	dir := t.TempDir()
 	tester := caddytest.NewTester(t)
 	tester.InitServer(pipelineConfig(dir, ""), "caddyfile")
+	stopAtEnd(t)
 	status, _, answer := post(t, tester, "POST", "http://localhost:9080/slow", []byte(`{"seconds":1}`), nil)
 	if status != 202 {
 		t.Fatalf("trigger: %d %s", status, answer)

@@ -20,6 +20,7 @@ func TestWebhookFailedHeldRestarted(t *testing.T) {
 	r.status.Store(500)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(webhookConfig(t.TempDir(), r), "caddyfile")
+	stopAtEnd(t)
 	e := currentEngine(t)
 
 	var ids []string

@@ -171,6 +171,7 @@ func TestWebhooksThroughCaddy(t *testing.T) {
 	r := newReceiver(t)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(webhookConfig(t.TempDir(), r), "caddyfile")
+	stopAtEnd(t)
 
 	body := []byte(`{"ref":"refs/heads/main & co"}`)
 	status, _, answer := post(t, tester, "POST", "http://localhost:9080/deploy", body, signedGitHub(githubSecret, body, "push"))
