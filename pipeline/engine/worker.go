@@ -150,8 +150,8 @@ func (e *Engine) finish(ctx context.Context, log *zap.Logger, a *action.Action, 
 		log.Error("storing the outcome of an action", zap.String("status", string(o.Status)), zap.Error(err))
 		return err
 	}
+	e.ran(a, o, end) // before the waiters: whoever waited sees it counted
 	e.waiters.notify(a.ID)
-	e.ran(a, o, end)
 	fields := []zap.Field{zap.String("status", string(o.Status))}
 	if a.StartedAt != nil {
 		fields = append(fields, zap.Duration("duration", end.Sub(*a.StartedAt)))
