@@ -67,7 +67,10 @@ type App struct {
 	variables map[string]bool
 	key       string
 	engine    atomic.Pointer[engine.Engine]
-	logger    *zap.Logger
+	// started is closed once Start has set engine: Caddy may start the
+	// HTTP app, and serve hooks, before this one.
+	started chan struct{}
+	logger  *zap.Logger
 }
 
 // Storage selects the database.
@@ -157,6 +160,7 @@ func (*App) CaddyModule() caddy.ModuleInfo {
 // It opens nothing: `caddy validate` provisions without starting.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
+	a.started = make(chan struct{})
 	if a.Storage == nil {
 		a.Storage = &Storage{Driver: "sqlite"}
 	}
@@ -324,6 +328,29 @@ func (a *App) Start() error {
 	e.OnRan(observeRan)
 	e.OnDelivered(observeDelivered)
 	a.engine.Store(e)
+	close(a.started)
+	return nil
+}
+
+// startWait bounds how long a hook that arrives while Caddy starts waits
+// for the app's engine.
+const startWait = 30 * time.Second
+
+// runningEngine is the app's engine, waiting for the app to start when a
+// hook arrives first; nil when it does not start in time or the request
+// ends.
+func (a *App) runningEngine(ctx context.Context) *engine.Engine {
+	if e := a.engine.Load(); e != nil {
+		return e
+	}
+	timer := time.NewTimer(startWait)
+	defer timer.Stop()
+	select {
+	case <-a.started:
+		return a.engine.Load()
+	case <-ctx.Done():
+	case <-timer.C:
+	}
 	return nil
 }
 

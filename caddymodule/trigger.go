@@ -63,10 +63,10 @@ func (h *Handler) dedupID(r *http.Request, deliveryID string) string {
 // trigger stores an action of the hook's pipeline and answers 202, or
 // with the action's result when the hook waits for it.
 func (h *Handler) trigger(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, vars map[string]any, payload []byte, deliveryID string) error {
-	e := h.app.engine.Load()
+	e := h.app.runningEngine(r.Context())
 	if e == nil {
 		return h.answer(w, r, http.StatusServiceUnavailable, "engine not started",
-			map[string]any{"error": "unavailable", "detail": "the hookgate app is not running"})
+			map[string]any{"error": "storage_unavailable", "detail": "the hookgate app is not running; nothing was queued, retry later"})
 	}
 	res, err := e.Trigger(r.Context(), engine.Trigger{
 		Pipeline:   h.Pipeline,
