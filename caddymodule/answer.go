@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 
 	"go.uber.org/zap"
 
@@ -44,26 +43,4 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, status int, rea
 // than putting it off (429, 503) or failing on our side (5xx).
 func rejected(status int) bool {
 	return status >= 400 && status < 500 && status != http.StatusTooManyRequests
-}
-
-// placeholderValue renders a variable's value for a placeholder: text as
-// is, numbers and booleans in their usual form, anything else as JSON.
-func placeholderValue(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case int64:
-		return strconv.FormatInt(v, 10)
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(v)
-	case nil:
-		return ""
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return ""
-	}
-	return string(b)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/tidwall/gjson"
 	"go.uber.org/zap"
 
+	"github.com/hookgate/hookgate/pipeline/action"
 	"github.com/hookgate/hookgate/pipeline/hook"
 	"github.com/hookgate/hookgate/pipeline/signature"
 )
@@ -357,7 +358,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	repl.Set("hookgate.hook", h.Name)
 	repl.Set("hookgate.delivery_id", deliveryID)
 	for name, v := range vars {
-		repl.Set("hookgate.vars."+name, placeholderValue(v))
+		repl.Set("hookgate.vars."+name, action.FormatValue(v))
 	}
 	if h.Pipeline != "" {
 		return h.trigger(w, r, repl, vars, payload, h.dedupID(r, deliveryID))
