@@ -76,22 +76,9 @@ func (b *txBatcher) run(ctx context.Context, fn txFunc) error {
 // loop commits batches until the batcher is closed and drained.
 func (b *txBatcher) loop() {
 	for {
-		first, ok := <-b.requests
+		batch, ok := gather(b.requests)
 		if !ok {
 			return
-		}
-		batch := []*txRequest{first}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-b.requests:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
 		}
 		b.commit(batch)
 	}

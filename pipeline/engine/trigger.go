@@ -83,25 +83,34 @@ func (b *batcher) submit(ctx context.Context, r *request) error {
 	}
 }
 
+// gather waits for a request, then takes those already waiting behind it,
+// up to maxBatch. It reports false once requests is closed and drained.
+func gather[R any](requests <-chan R) ([]R, bool) {
+	first, ok := <-requests
+	if !ok {
+		return nil, false
+	}
+	batch := []R{first}
+	for len(batch) < maxBatch {
+		select {
+		case r, ok := <-requests:
+			if !ok {
+				return batch, true
+			}
+			batch = append(batch, r)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
+}
+
 // run commits batches until the batcher is closed and drained.
 func (b *batcher) run() {
 	for {
-		first, ok := <-b.requests
+		batch, ok := gather(b.requests)
 		if !ok {
 			return
-		}
-		batch := []*request{first}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-b.requests:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
 		}
 		b.commit(batch)
 	}
