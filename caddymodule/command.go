@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"bufio"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
+	"github.com/hookgate/hookgate/pipeline/action"
 	"github.com/hookgate/hookgate/pipeline/signature"
 )
 
@@ -97,7 +97,7 @@ func signCommand() *cobra.Command {
 			}
 			if name := v.DedupHeader(); name != "" && header.Get(name) == "" {
 				if deliveryID == "" {
-					deliveryID = randomUUID()
+					deliveryID = action.NewUUID()
 				}
 				header[name] = []string{deliveryID}
 			}
@@ -118,15 +118,6 @@ func signCommand() *cobra.Command {
 	f.register(cmd)
 	cmd.Flags().StringVar(&deliveryID, "delivery-id", "", "the delivery id header's value, for presets that send one (default: a random UUID)")
 	return cmd
-}
-
-// randomUUID is a random (version 4) UUID, as providers give deliveries.
-func randomUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 func verifyCommand() *cobra.Command {

@@ -3,6 +3,7 @@ package action
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"fmt"
 	"time"
 )
 
@@ -32,4 +33,15 @@ func NewPrefixedID(prefix string, now time.Time) string {
 		hi >>= 5
 	}
 	return prefix + "_" + string(out[:])
+}
+
+// NewUUID returns a random (version 4) UUID: 122 bits from crypto/rand,
+// unguessable, as the IDs of API-created hooks and providers' delivery
+// ids are.
+func NewUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

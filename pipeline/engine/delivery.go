@@ -142,6 +142,15 @@ func (e *Engine) attempt(ctx context.Context, args deliveryArgs) error {
 	set := e.webhooks.Load()
 	w := set.byName[d.Webhook]
 	if w == nil {
+		// It may have been created or renamed through the API on another
+		// instance, which this one has not noticed yet.
+		if err := e.refresh(ctx); err != nil {
+			return err
+		}
+		set = e.webhooks.Load()
+		w = set.byName[d.Webhook]
+	}
+	if w == nil {
 		log.Warn("delivery held: its webhook is not configured")
 		return e.results.run(ctx, func(ctx context.Context, tx store.Tx) (bool, error) {
 			return false, tx.ScheduleDelivery(ctx, d.ID, webhook.DeliveryHeld, 0, time.Now(), time.Now())

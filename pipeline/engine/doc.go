@@ -5,6 +5,15 @@
 // PostgreSQL (several instances sharing the work) and knows nothing of
 // Caddy.
 //
+// Changes through the management API. Incoming hooks and outgoing
+// webhooks created through the API are kept in the store, and every
+// change of them counts in a revision, in its transaction. Each instance
+// compiles the API's webhooks with the configured ones into its current
+// set: at once after a change of its own, and after another instance's
+// when its poll (every second) finds a new revision, or when a delivery
+// names a webhook it does not have. Reads of hooks and webhooks go to the
+// store, and show every instance's changes at once.
+//
 // Interrupted actions. An action whose process was killed with its
 // instance (kill -9, a crash, a stop that could not wait) is failed with
 // reason interrupted, never run twice and never left running:

@@ -28,7 +28,7 @@ var (
 	// ErrUnavailable: the database cannot be reached, or the engine is
 	// stopped; nothing was stored.
 	ErrUnavailable = errors.New("storage unavailable")
-	// ErrNotFound: no such action.
+	// ErrNotFound: no such action, hook or delivery.
 	ErrNotFound = store.ErrNotFound
 	// ErrFinished: the action has already succeeded or failed.
 	ErrFinished = errors.New("action already finished")
@@ -130,7 +130,14 @@ type Engine struct {
 	triggers   *batcher
 	onRan      atomic.Pointer[func(Ran)]
 	// webhooks is the current webhook configuration, never nil.
-	webhooks    atomic.Pointer[webhookSet]
+	webhooks atomic.Pointer[webhookSet]
+	// reload serializes the changes of webhooks.
+	reload sync.Mutex
+	// pollInterval is how often the API's changes on other instances are
+	// looked for.
+	pollInterval time.Duration
+	// polling runs while the revision is polled.
+	polling     sync.WaitGroup
 	results     *txBatcher
 	onDelivered atomic.Pointer[func(Delivered)]
 
@@ -176,11 +183,12 @@ func Open(ctx context.Context, sc StorageConfig, logger *zap.Logger) (*Engine, e
 		queues:    make(map[string]int),
 		resizing:  make(map[string]bool),
 	}
+	e.pollInterval = revisionPoll
 	if e.retention <= 0 {
 		e.retention = DefaultRetention
 	}
 	e.plans.Store(&map[string]*action.Plan{})
-	e.webhooks.Store(newWebhookSet(nil, WebhookConfig{}))
+	e.webhooks.Store(newWebhookSet(WebhookConfig{}))
 	if e.queue, err = newQueue(e); err != nil {
 		st.Close()
 		return nil, err
@@ -225,7 +233,8 @@ func (e *Engine) plan(pipeline string) *action.Plan {
 	return (*e.plans.Load())[pipeline]
 }
 
-// Start starts the workers. It may be called again; it does nothing then.
+// Start starts the workers, and the poll of the changes made through the
+// API on other instances. It may be called again; it does nothing then.
 // Configure and ConfigureWebhooks come first, so that the events of what
 // Start finds are delivered: on SQLite, actions left running by a
 // previous process are failed as interrupted, and the deliveries it left
@@ -239,6 +248,9 @@ func (e *Engine) Start() error {
 	case e.started:
 		return nil
 	}
+	if err := e.refresh(e.runCtx); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
 	if e.store.Backend() == "sqlite" {
 		if err := e.recoverSQLite(); err != nil {
 			return fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -250,6 +262,8 @@ func (e *Engine) Start() error {
 	if err := e.queue.start(e.runCtx); err != nil {
 		return fmt.Errorf("starting the workers: %v", err)
 	}
+	e.polling.Add(1)
+	go e.pollRevision(e.runCtx)
 	e.started = true
 	return nil
 }
@@ -297,6 +311,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.webhooks.Load().client.CloseIdle()
 	e.stopRun()
 	e.resizers.Wait()
+	e.polling.Wait()
 	if cerr := e.store.Close(); err == nil {
 		err = cerr
 	}
@@ -304,9 +319,10 @@ func (e *Engine) Stop(ctx context.Context) error {
 }
 
 // unavailable marks an error of the storage as ErrUnavailable, leaving
-// ErrNotFound and the caller's context errors as they are.
+// ErrNotFound, ErrExists and the caller's context errors as they are.
 func unavailable(err error) error {
-	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrExists) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return fmt.Errorf("%w: %v", ErrUnavailable, err)

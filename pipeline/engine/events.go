@@ -42,8 +42,10 @@ func (e *Engine) recordEvents(ctx context.Context, tx store.Tx, events []webhook
 					return false, err
 				}
 			}
+			// A webhook not stored was deleted (on another instance,
+			// which this one has not noticed yet).
 			state := states[w.Name]
-			if state == webhook.StateDeactivated {
+			if state == webhook.StateDeactivated || state == "" {
 				continue
 			}
 			body, wanted, renderErr := w.Render(ev)

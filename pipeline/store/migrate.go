@@ -98,6 +98,33 @@ var schema = [][]string{
 		// hold or a restart leaves such a delivery to its attempt.
 		`ALTER TABLE hookgate_delivery ADD COLUMN attempt_started_at BIGINT`,
 	},
+	{
+		// Incoming hooks created through the management API.
+		`CREATE TABLE hookgate_hook (
+			id TEXT PRIMARY KEY,
+			name TEXT NOT NULL UNIQUE,
+			pipeline TEXT NOT NULL,
+			definition TEXT NOT NULL,
+			secret TEXT NOT NULL DEFAULT '',
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL
+		)`,
+		`CREATE INDEX hookgate_hook_pipeline ON hookgate_hook (pipeline, created_at)`,
+		// Outgoing webhooks created through the management API: the
+		// definition of a configured one is the configuration's.
+		`ALTER TABLE hookgate_webhook ADD COLUMN id TEXT`,
+		`UPDATE hookgate_webhook SET id = name`,
+		`CREATE UNIQUE INDEX hookgate_webhook_id ON hookgate_webhook (id)`,
+		`ALTER TABLE hookgate_webhook ADD COLUMN source TEXT NOT NULL DEFAULT 'config'`,
+		`ALTER TABLE hookgate_webhook ADD COLUMN definition TEXT`,
+		`ALTER TABLE hookgate_webhook ADD COLUMN secret_generated INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE hookgate_webhook ADD COLUMN previous_secret TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE hookgate_webhook ADD COLUMN previous_secret_expires_at BIGINT`,
+		// Counts the changes made through the management API, for other
+		// instances to notice.
+		`CREATE TABLE hookgate_revision (revision BIGINT NOT NULL)`,
+		`INSERT INTO hookgate_revision (revision) VALUES (0)`,
+	},
 }
 
 // migrateRiver applies River's migrations, each in its own transaction

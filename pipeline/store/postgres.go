@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -53,6 +54,10 @@ func OpenPostgres(ctx context.Context, dsn string) (Store, error) {
 		lock: func(ctx context.Context, q querier, key string) error {
 			_, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key)
 			return err
+		},
+		unique: func(err error) bool {
+			var pgErr *pgconn.PgError
+			return errors.As(err, &pgErr) && pgErr.Code == "23505"
 		},
 		close: func() error { pool.Close(); return nil },
 	}

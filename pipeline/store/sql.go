@@ -45,7 +45,27 @@ type db struct {
 	handle  any
 	begin   func(ctx context.Context) (nativeTx, error)
 	lock    func(ctx context.Context, q querier, key string) error
-	close   func() error
+	// unique reports whether an error is the violation of a unique
+	// constraint.
+	unique func(err error) bool
+	close  func() error
+}
+
+// forUpdate is the clause that locks the rows a query reads until the end
+// of the transaction: on PostgreSQL; SQLite has a single writer anyway.
+func (d *db) forUpdate() string {
+	if d.backend == "postgres" {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// exists turns the violation of a unique constraint into ErrExists.
+func (d *db) exists(err error) error {
+	if err != nil && d.unique(err) {
+		return ErrExists
+	}
+	return err
 }
 
 // tx is a Tx of a db.

@@ -3,13 +3,15 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/riverqueue/river/riverdriver/riversqlite"
-	_ "modernc.org/sqlite" // the pure Go SQLite driver, "sqlite"
+	"modernc.org/sqlite" // the pure Go SQLite driver, "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // sqliteParams are the connection settings: WAL (as River's SQLite driver
@@ -46,6 +48,11 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 			return sqlTx{sqlQuerier{t}, t}, err
 		},
 		lock: func(context.Context, querier, string) error { return nil },
+		unique: func(err error) bool {
+			var sqliteErr *sqlite.Error
+			return errors.As(err, &sqliteErr) && (sqliteErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE ||
+				sqliteErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+		},
 		close: func() error {
 			defer unlock()
 			return pool.Close()

@@ -8,8 +8,15 @@ import (
 	"github.com/hookgate/hookgate/pipeline/action"
 )
 
-// ErrNotFound is returned for an action that does not exist.
-var ErrNotFound = errors.New("not found")
+// Errors of the store.
+var (
+	// ErrNotFound is returned for an action, hook, webhook or delivery
+	// that does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists is returned when a hook or webhook of that name (or ID)
+	// already exists.
+	ErrExists = errors.New("already exists")
+)
 
 // Store keeps actions and step results. Methods are safe for concurrent use.
 type Store interface {
@@ -37,6 +44,17 @@ type Store interface {
 	Webhook(ctx context.Context, name string) (*WebhookRecord, error)
 	// Webhooks lists the stored webhooks by name.
 	Webhooks(ctx context.Context) ([]WebhookRecord, error)
+	// FindWebhook is the webhook whose ID is ref, else the one whose name
+	// is ref, or ErrNotFound.
+	FindWebhook(ctx context.Context, ref string) (*WebhookRecord, error)
+	// Hook is one hook created through the API, or ErrNotFound.
+	Hook(ctx context.Context, id string) (*HookRecord, error)
+	// Hooks lists the hooks created through the API for a pipeline ("":
+	// every pipeline), oldest first.
+	Hooks(ctx context.Context, pipeline string) ([]HookRecord, error)
+	// Revision counts the changes made through the API to hooks and
+	// webhooks (BumpRevision).
+	Revision(ctx context.Context) (int64, error)
 	// Delivery is one delivery, without its attempts, or ErrNotFound.
 	Delivery(ctx context.Context, id string) (*Delivery, error)
 	// Deliveries lists the deliveries of a webhook, newest first, with
@@ -80,7 +98,12 @@ type Tx interface {
 	// and returns their IDs. Only for a backend used by a single instance,
 	// when it starts.
 	InterruptRunning(ctx context.Context, at time.Time) ([]string, error)
+	// BumpRevision counts a change made through the API and returns the
+	// new revision. On PostgreSQL it serializes such changes until the
+	// end of the transaction.
+	BumpRevision(ctx context.Context) (int64, error)
 	WebhookTx
+	HookTx
 }
 
 // Filter selects actions.

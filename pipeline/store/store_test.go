@@ -61,6 +61,8 @@ func TestConformance(t *testing.T) {
 		{"InterruptRunning", testInterruptRunning},
 		{"DeleteFinished", testDeleteFinished},
 		{"AttemptInFlight", testAttemptInFlight},
+		{"Hooks", testHooks},
+		{"APIWebhooks", testAPIWebhooks},
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {

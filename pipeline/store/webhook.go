@@ -15,10 +15,11 @@ import (
 // WebhookTx is what a transaction does with outgoing webhooks and their
 // deliveries.
 type WebhookTx interface {
-	// EnsureWebhook stores the webhook name if it is new (state new, with
-	// secret as its generated secret, which may be empty); when its URL
-	// changed it is new again. A stored webhook without a generated
-	// secret gets secret. It returns the webhook as stored.
+	// EnsureWebhook stores the configured webhook name if it is new
+	// (state new, with secret as its generated secret, which may be
+	// empty); when its URL changed it is new again. A stored webhook
+	// without a generated secret gets secret. It returns the webhook as
+	// stored; one created through the API (Source "api") is left as it is.
 	EnsureWebhook(ctx context.Context, name, url, secret string, at time.Time) (*WebhookRecord, error)
 	// WebhookStates maps each stored webhook to its state.
 	WebhookStates(ctx context.Context) (map[string]webhook.State, error)
@@ -64,19 +65,52 @@ type WebhookTx interface {
 	// PendingDeliveries lists every pending delivery, oldest first, with
 	// its ID and next attempt time only.
 	PendingDeliveries(ctx context.Context) ([]Delivery, error)
+	// Delivery is one delivery, without its attempts, or ErrNotFound. On
+	// PostgreSQL it is locked until the end of the transaction.
+	Delivery(ctx context.Context, id string) (*Delivery, error)
+	// RetryDelivery makes a delivery pending now, with the job token
+	// token, unless an attempt of it is in flight; it reports whether it
+	// did.
+	RetryDelivery(ctx context.Context, id string, token int64, at time.Time) (bool, error)
+	APIWebhookTx
 }
 
-// WebhookRecord is the stored state of a webhook; its definition is the
-// configuration's.
+// The sources of webhooks and hooks.
+const (
+	// SourceConfig: defined in the configuration (Caddyfile).
+	SourceConfig = "config"
+	// SourceAPI: created through the management API.
+	SourceAPI = "api"
+)
+
+// WebhookRecord is the stored state of a webhook, and the definition of
+// one created through the API.
 type WebhookRecord struct {
-	// Name identifies the webhook.
+	// ID identifies the webhook in the API: its name for a configured
+	// one.
+	ID string
+	// Name identifies the webhook, and names it in its deliveries.
 	Name string
+	// Source is SourceConfig or SourceAPI.
+	Source string
+	// Definition is the definition of an API webhook, without secrets;
+	// nil for a configured one (its definition is the configuration's).
+	Definition *webhook.Definition
 	// State is its state.
 	State webhook.State
 	// URL is its URL as last configured.
 	URL string
-	// Secret is the secret generated for it, if it was configured without one.
+	// Secret is the secret generated for a configured webhook that has
+	// none in the configuration, or the secret an API webhook signs with.
 	Secret string
+	// SecretGenerated is set when hookgate generated the Secret of an API
+	// webhook (at its creation or a rotation).
+	SecretGenerated bool
+	// PreviousSecret is the secret an API webhook signed with before a
+	// rotation, that also signs until PreviousSecretExpiresAt.
+	PreviousSecret string
+	// PreviousSecretExpiresAt is when PreviousSecret stops signing.
+	PreviousSecretExpiresAt *time.Time
 	// ConsecutiveFailures counts its unsuccessful attempts since the last
 	// success.
 	ConsecutiveFailures int
@@ -189,7 +223,8 @@ type DeliveryCount struct {
 }
 
 // webhookColumns are the columns scanned by scanWebhooks, in its order.
-const webhookColumns = `name, state, url, secret, consecutive_failures, last_success_at, created_at, updated_at`
+const webhookColumns = `id, name, source, definition, state, url, secret, secret_generated, previous_secret,
+	previous_secret_expires_at, consecutive_failures, last_success_at, created_at, updated_at`
 
 // deliveryColumns are the columns scanned by scanDeliveries, in its order.
 const deliveryColumns = `id, webhook, event_id, event_type, action_id, sequence, status, body, placeholder_values, attempts, next_attempt_at, job_token, created_at, updated_at`
@@ -197,17 +232,17 @@ const deliveryColumns = `id, webhook, event_id, event_type, action_id, sequence,
 // EnsureWebhook implements WebhookTx.
 func (t *tx) EnsureWebhook(ctx context.Context, name, url, secret string, at time.Time) (*WebhookRecord, error) {
 	now := at.UnixMicro()
-	if _, err := t.q.exec(ctx, `INSERT INTO hookgate_webhook (name, state, url, secret, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (name) DO NOTHING`, name, string(webhook.StateNew), url, secret, now); err != nil {
+	if _, err := t.q.exec(ctx, `INSERT INTO hookgate_webhook (id, name, state, url, secret, created_at, updated_at)
+		VALUES ($1, $1, $2, $3, $4, $5, $5) ON CONFLICT (name) DO NOTHING`, name, string(webhook.StateNew), url, secret, now); err != nil {
 		return nil, err
 	}
 	if _, err := t.q.exec(ctx, `UPDATE hookgate_webhook SET state = $3, url = $2, consecutive_failures = 0, updated_at = $4
-		WHERE name = $1 AND url <> $2`, name, url, string(webhook.StateNew), now); err != nil {
+		WHERE name = $1 AND url <> $2 AND source = 'config'`, name, url, string(webhook.StateNew), now); err != nil {
 		return nil, err
 	}
 	if secret != "" {
-		if _, err := t.q.exec(ctx, `UPDATE hookgate_webhook SET secret = $2, updated_at = $3 WHERE name = $1 AND secret = ''`,
-			name, secret, now); err != nil {
+		if _, err := t.q.exec(ctx, `UPDATE hookgate_webhook SET secret = $2, updated_at = $3
+			WHERE name = $1 AND secret = '' AND source = 'config'`, name, secret, now); err != nil {
 			return nil, err
 		}
 	}
@@ -430,17 +465,26 @@ func scanWebhooks(r rows, err error) ([]WebhookRecord, error) {
 	var list []WebhookRecord
 	for r.Next() {
 		var (
-			w                WebhookRecord
-			state            string
-			failures         int64
-			last             *int64
-			created, updated int64
+			w                   WebhookRecord
+			definition          *string
+			state               string
+			generated, failures int64
+			expires, last       *int64
+			created, updated    int64
 		)
-		if err := r.Scan(&w.Name, &state, &w.URL, &w.Secret, &failures, &last, &created, &updated); err != nil {
+		if err := r.Scan(&w.ID, &w.Name, &w.Source, &definition, &state, &w.URL, &w.Secret, &generated, &w.PreviousSecret,
+			&expires, &failures, &last, &created, &updated); err != nil {
 			return nil, err
 		}
-		w.State, w.ConsecutiveFailures = webhook.State(state), int(failures)
-		w.LastSuccess, w.CreatedAt, w.UpdatedAt = timePointer(last), fromMicro(created), fromMicro(updated)
+		if definition != nil {
+			if w.Definition, err = decodeDefinition(*definition); err != nil {
+				return nil, fmt.Errorf("webhook %s: definition: %v", w.Name, err)
+			}
+			w.Definition.Name, w.Definition.URL = w.Name, w.URL
+		}
+		w.State, w.SecretGenerated, w.ConsecutiveFailures = webhook.State(state), generated != 0, int(failures)
+		w.PreviousSecretExpiresAt, w.LastSuccess = timePointer(expires), timePointer(last)
+		w.CreatedAt, w.UpdatedAt = fromMicro(created), fromMicro(updated)
 		list = append(list, w)
 	}
 	return list, r.Err()
@@ -448,7 +492,17 @@ func scanWebhooks(r rows, err error) ([]WebhookRecord, error) {
 
 // Delivery implements Store.
 func (d *db) Delivery(ctx context.Context, id string) (*Delivery, error) {
-	list, err := scanDeliveries(d.pool.query(ctx, `SELECT `+deliveryColumns+` FROM hookgate_delivery WHERE id = $1`, id))
+	return getDelivery(ctx, d.pool, id, "")
+}
+
+// Delivery implements WebhookTx.
+func (t *tx) Delivery(ctx context.Context, id string) (*Delivery, error) {
+	return getDelivery(ctx, t.q, id, t.db.forUpdate())
+}
+
+// getDelivery reads a delivery; lock ends the query.
+func getDelivery(ctx context.Context, q querier, id, lock string) (*Delivery, error) {
+	list, err := scanDeliveries(q.query(ctx, `SELECT `+deliveryColumns+` FROM hookgate_delivery WHERE id = $1`+lock, id))
 	if err != nil {
 		return nil, err
 	}
@@ -456,6 +510,13 @@ func (d *db) Delivery(ctx context.Context, id string) (*Delivery, error) {
 		return nil, ErrNotFound
 	}
 	return &list[0], nil
+}
+
+// RetryDelivery implements WebhookTx.
+func (t *tx) RetryDelivery(ctx context.Context, id string, token int64, at time.Time) (bool, error) {
+	n, err := t.q.exec(ctx, `UPDATE hookgate_delivery SET status = 'pending', job_token = $2, next_attempt_at = $3, updated_at = $3
+		WHERE id = $1 AND attempt_started_at IS NULL`, id, token, at.UnixMicro())
+	return n == 1, err
 }
 
 // Deliveries implements Store.

@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -112,5 +114,128 @@ func testAttemptInFlight(t *testing.T, s store.Store) {
 	})
 	if !startAttempt(t, s, "dlv_c", 8) {
 		t.Error("a restarted delivery not started")
+	}
+}
+
+// An API webhook shares the names of configured ones, is found by ID or
+// name, keeps its deliveries when renamed, loses them when deleted, and
+// is left alone by the configuration.
+func testAPIWebhooks(t *testing.T, s store.Store) {
+	now := time.Now().Truncate(time.Microsecond).UTC()
+	expires := now.Add(time.Hour)
+	api := &store.WebhookRecord{
+		ID: "hNoX81kg4R_aJBmxp1Bhr", Name: "api", Source: store.SourceAPI, State: webhook.StateNew, URL: "https://example.com/a",
+		Definition: &webhook.Definition{Name: "api", URL: "https://example.com/a", Headers: map[string]string{"X-A": "1"},
+			EventTypes: []webhook.EventType{{Type: webhook.TypeActionFailed, Version: "1.0.0"}}, JSONPayload: true, When: "true", Body: `"x"`},
+		Secret: "whsec_new", SecretGenerated: true, PreviousSecret: "whsec_old", PreviousSecretExpiresAt: &expires,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	inTx(t, s, func(tx store.Tx) error {
+		if _, err := tx.EnsureWebhook(ctx, "cfg", "https://example.com/c", "", now); err != nil {
+			return err
+		}
+		if err := tx.InsertAPIWebhook(ctx, api); err != nil {
+			return err
+		}
+		for i, name := range []string{"api", "api", "cfg"} {
+			id := "dlv_" + string(rune('a'+i))
+			d := &store.Delivery{ID: id, Webhook: name, EventID: "msg_" + string(rune('a'+i)), EventType: "action.failed",
+				Sequence: 1, Status: webhook.DeliverySucceeded, Body: []byte("{}"), CreatedAt: now}
+			if err := tx.InsertDelivery(ctx, d); err != nil {
+				return err
+			}
+			if err := tx.RecordAttempt(ctx, id, store.Attempt{At: now, StatusCode: 200}, store.DeliveryNext{Status: webhook.DeliverySucceeded}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, name := range []string{"cfg", "api"} {
+		dup := *api
+		dup.ID, dup.Name = "other-"+name, name
+		if err := s.InTx(ctx, func(tx store.Tx) error { return tx.InsertAPIWebhook(ctx, &dup) }); !errors.Is(err, store.ErrExists) {
+			t.Errorf("an API webhook named %s: %v, want ErrExists", name, err)
+		}
+	}
+	for _, ref := range []string{api.ID, "api"} {
+		if got, err := s.FindWebhook(ctx, ref); err != nil || !reflect.DeepEqual(got, api) {
+			t.Errorf("FindWebhook(%s) = %+v, %v; want %+v", ref, got, err, api)
+		}
+	}
+	if cfg, err := s.FindWebhook(ctx, "cfg"); err != nil || cfg.ID != "cfg" || cfg.Source != store.SourceConfig || cfg.Definition != nil {
+		t.Errorf("configured webhook %+v, %v", cfg, err)
+	}
+	if _, err := s.FindWebhook(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown webhook: %v", err)
+	}
+	// The configuration does not take over an API webhook.
+	inTx(t, s, func(tx store.Tx) error {
+		rec, err := tx.EnsureWebhook(ctx, "api", "https://example.com/elsewhere", "whsec_x", now)
+		if err == nil && (rec.Source != store.SourceAPI || rec.URL != api.URL || rec.Secret != api.Secret) {
+			t.Errorf("EnsureWebhook changed an API webhook: %+v", rec)
+		}
+		return err
+	})
+
+	renamed := *api
+	renamed.Name = "cfg"
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateAPIWebhook(ctx, "api", &renamed) }); !errors.Is(err, store.ErrExists) {
+		t.Errorf("renamed to a configured webhook's name: %v, want ErrExists", err)
+	}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateAPIWebhook(ctx, "cfg", &renamed) }); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateAPIWebhook of a configured webhook: %v, want ErrNotFound", err)
+	}
+	renamed.Name, renamed.URL, renamed.State, renamed.Secret, renamed.PreviousSecret, renamed.PreviousSecretExpiresAt =
+		"api2", "https://example.com/b", webhook.StateDeactivated, "whsec_newer", "", nil
+	renamed.Definition = &webhook.Definition{Name: "api2", URL: "https://example.com/b"}
+	renamed.UpdatedAt = now.Add(time.Minute)
+	inTx(t, s, func(tx store.Tx) error {
+		got, err := tx.FindWebhook(ctx, "api")
+		if err != nil || got.ID != api.ID {
+			t.Errorf("FindWebhook in a transaction: %+v, %v", got, err)
+		}
+		return tx.UpdateAPIWebhook(ctx, "api", &renamed)
+	})
+	if got, err := s.FindWebhook(ctx, api.ID); err != nil || !reflect.DeepEqual(got, &renamed) {
+		t.Errorf("renamed webhook %+v, %v; want %+v", got, err, &renamed)
+	}
+	if list, err := s.Deliveries(ctx, "api2", store.DeliveryFilter{}); err != nil || len(list) != 2 || len(list[0].Attempts) != 1 {
+		t.Errorf("deliveries after the rename: %+v, %v", list, err)
+	}
+	if list, _ := s.Deliveries(ctx, "api", store.DeliveryFilter{}); len(list) != 0 {
+		t.Errorf("deliveries left under the old name: %+v", list)
+	}
+
+	// A manual retry reopens an ended delivery, unless an attempt is in flight.
+	var retried bool
+	inTx(t, s, func(tx store.Tx) (err error) {
+		d, err := tx.Delivery(ctx, "dlv_a")
+		if err != nil || d.Webhook != "api2" {
+			t.Errorf("delivery in a transaction: %+v, %v", d, err)
+		}
+		retried, err = tx.RetryDelivery(ctx, "dlv_a", 42, now)
+		return err
+	})
+	if d, _ := s.Delivery(ctx, "dlv_a"); !retried || d.Status != webhook.DeliveryPending || d.JobToken != 42 {
+		t.Errorf("retried %v: %+v", retried, d)
+	}
+	startAttempt(t, s, "dlv_a", 42)
+	inTx(t, s, func(tx store.Tx) (err error) { retried, err = tx.RetryDelivery(ctx, "dlv_a", 43, now); return err })
+	if d, _ := s.Delivery(ctx, "dlv_a"); retried || d.JobToken != 42 {
+		t.Errorf("a delivery in flight retried: %+v", d)
+	}
+
+	inTx(t, s, func(tx store.Tx) error { return tx.DeleteWebhook(ctx, "api2") })
+	if _, err := s.FindWebhook(ctx, api.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted webhook: %v", err)
+	}
+	if _, err := s.Delivery(ctx, "dlv_b"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("delivery of a deleted webhook: %v", err)
+	}
+	if list, _ := s.Deliveries(ctx, "cfg", store.DeliveryFilter{}); len(list) != 1 || len(list[0].Attempts) != 1 {
+		t.Errorf("another webhook's deliveries: %+v", list)
+	}
+	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.DeleteWebhook(ctx, "api2") }); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second delete: %v", err)
 	}
 }

@@ -90,32 +90,53 @@ type Webhook struct {
 // namePattern is what a webhook's name may be.
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9]+([_-][A-Za-z0-9]+)*$`)
 
+// FieldError is a field of a definition that is not valid.
+type FieldError struct {
+	// Field names the field as the management API does: name, url,
+	// headers, eventTypes, secrets, when or body.
+	Field string
+	// Err says what is wrong with it.
+	Err error
+}
+
+// Error implements error.
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// fieldError is a *FieldError of a message.
+func fieldError(field, format string, args ...any) error {
+	return &FieldError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
 // Compile checks a definition and compiles its expressions. varNames are
 // the variables that configured hooks declare, each a placeholder
-// :<name>: of the URL and headers. Errors name the webhook and the field.
+// :<name>: of the URL and headers. Errors name the webhook, and wrap a
+// *FieldError.
 func Compile(def Definition, varNames []string) (*Webhook, error) {
 	w, err := compile(def, varNames)
 	if err != nil {
-		return nil, fmt.Errorf("webhook %q: %v", def.Name, err)
+		return nil, fmt.Errorf("webhook %q: %w", def.Name, err)
 	}
 	return w, nil
 }
 
 func compile(def Definition, varNames []string) (*Webhook, error) {
 	if len(def.Name) > 50 || !namePattern.MatchString(def.Name) {
-		return nil, errors.New("invalid name: use letters and digits, separated by single _ or -, at most 50 characters")
+		return nil, fieldError("name", "invalid: use letters and digits, separated by single _ or -, at most 50 characters")
 	}
 	u, err := checkURL(def.URL)
 	if err != nil {
-		return nil, err
+		return nil, &FieldError{Field: "url", Err: err}
 	}
 	def.URL = u
 	for name, value := range def.Headers {
 		if !validHeaderName(name) {
-			return nil, fmt.Errorf("header %q: invalid name", name)
+			return nil, fieldError("headers", "%q: invalid name", name)
 		}
 		if strings.ContainsAny(value, "\r\n") {
-			return nil, fmt.Errorf("header %q: the value holds a line break", name)
+			return nil, fieldError("headers", "%q: the value holds a line break", name)
 		}
 	}
 	w := &Webhook{types: make(map[string]bool), names: placeholderNames(varNames)}
@@ -127,27 +148,27 @@ func compile(def Definition, varNames []string) (*Webhook, error) {
 	types := slices.Clone(def.EventTypes)
 	for i, et := range types {
 		if !slices.Contains(ActionTypes, et.Type) && et.Type != TypeHookRejected {
-			return nil, fmt.Errorf("unknown event type %q (want one of %s, %s)", et.Type, strings.Join(ActionTypes, ", "), TypeHookRejected)
+			return nil, fieldError("eventTypes", "unknown event type %q (want one of %s, %s)", et.Type, strings.Join(ActionTypes, ", "), TypeHookRejected)
 		}
 		if et.Version == "" {
 			types[i].Version = Version
 		} else if et.Version != Version {
-			return nil, fmt.Errorf("event type %s: unknown version %q (want %s)", et.Type, et.Version, Version)
+			return nil, fieldError("eventTypes", "%s: unknown version %q (want %s)", et.Type, et.Version, Version)
 		}
 		w.types[et.Type] = true
 	}
 	def.EventTypes = types
 	if w.signer, err = newSigner(def.Secrets); err != nil {
-		return nil, err
+		return nil, &FieldError{Field: "secrets", Err: err}
 	}
 	if def.When != "" {
 		if w.when, err = compileExpression(def.When, true); err != nil {
-			return nil, fmt.Errorf("when: %v", err)
+			return nil, &FieldError{Field: "when", Err: err}
 		}
 	}
 	if def.Body != "" {
 		if w.body, err = compileExpression(def.Body, false); err != nil {
-			return nil, fmt.Errorf("body: %v", err)
+			return nil, &FieldError{Field: "body", Err: err}
 		}
 	}
 	w.Definition = def
@@ -159,20 +180,20 @@ func compile(def Definition, varNames []string) (*Webhook, error) {
 func checkURL(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return "", errors.New("no url")
+		return "", errors.New("missing")
 	}
 	if !strings.Contains(raw, "://") {
 		raw = "https://" + raw
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("url: %v", err)
+		return "", err
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("url: scheme %q is not http or https", u.Scheme)
+		return "", fmt.Errorf("scheme %q is not http or https", u.Scheme)
 	}
 	if u.Host == "" {
-		return "", errors.New("url: no host")
+		return "", errors.New("no host")
 	}
 	return raw, nil
 }

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -16,25 +17,27 @@ func TestCompileErrors(t *testing.T) {
 		edit func(d *Definition)
 		want string
 	}{
-		{"scheme", func(d *Definition) { d.URL = "ftp://example.com" }, `scheme "ftp" is not http or https`},
-		{"no url", func(d *Definition) { d.URL = "" }, "no url"},
-		{"name", func(d *Definition) { d.Name = "a b" }, "invalid name"},
-		{"event type", func(d *Definition) { d.EventTypes = []EventType{{Type: "action.exploded"}} }, `unknown event type "action.exploded"`},
-		{"test type", func(d *Definition) { d.EventTypes = []EventType{{Type: TypeTest}} }, "unknown event type"},
-		{"version", func(d *Definition) { d.EventTypes = []EventType{{Type: TypeActionFailed, Version: "2.0.0"}} }, `unknown version "2.0.0"`},
-		{"when syntax", func(d *Definition) { d.When = `action.status ==` }, "when:"},
-		{"when type", func(d *Definition) { d.When = `1 + 2` }, "when:"},
-		{"body syntax", func(d *Definition) { d.Body = `{"a": }` }, "body:"},
-		{"body type", func(d *Definition) { d.Body = `1 + "a"` }, "body:"},
-		{"secret", func(d *Definition) { d.Secrets = []string{"whsec_***"} }, "secret 1"},
-		{"header", func(d *Definition) { d.Headers = map[string]string{"Bad Name": "x"} }, "invalid name"},
-		{"header value", func(d *Definition) { d.Headers = map[string]string{"X": "a\nb"} }, "line break"},
+		{"scheme", func(d *Definition) { d.URL = "ftp://example.com" }, `url: scheme "ftp" is not http or https`},
+		{"no url", func(d *Definition) { d.URL = "" }, "url: missing"},
+		{"name", func(d *Definition) { d.Name = "a b" }, "name: invalid"},
+		{"event type", func(d *Definition) { d.EventTypes = []EventType{{Type: "action.exploded"}} }, `eventTypes: unknown event type "action.exploded"`},
+		{"test type", func(d *Definition) { d.EventTypes = []EventType{{Type: TypeTest}} }, "eventTypes: unknown event type"},
+		{"version", func(d *Definition) { d.EventTypes = []EventType{{Type: TypeActionFailed, Version: "2.0.0"}} }, `eventTypes: action.failed: unknown version "2.0.0"`},
+		{"when syntax", func(d *Definition) { d.When = `action.status ==` }, "when: "},
+		{"when type", func(d *Definition) { d.When = `1 + 2` }, "when: "},
+		{"body syntax", func(d *Definition) { d.Body = `{"a": }` }, "body: "},
+		{"body type", func(d *Definition) { d.Body = `1 + "a"` }, "body: "},
+		{"secret", func(d *Definition) { d.Secrets = []string{"whsec_***"} }, "secrets: secret 1 is not"},
+		{"header", func(d *Definition) { d.Headers = map[string]string{"Bad Name": "x"} }, `headers: "Bad Name": invalid name`},
+		{"header value", func(d *Definition) { d.Headers = map[string]string{"X": "a\nb"} }, `headers: "X": the value holds a line break`},
 	}
 	for _, c := range cases {
 		d := ok
 		c.edit(&d)
 		_, err := Compile(d, nil)
-		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), `webhook "`) {
+		var fe *FieldError
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), `webhook "`) ||
+			!errors.As(err, &fe) || !strings.HasPrefix(c.want, fe.Field+": ") {
 			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}
 	}

@@ -35,7 +35,7 @@ func newSigner(secrets []string) (*signer, error) {
 	for i, secret := range secrets {
 		cfg := signature.Config{Preset: "standard-webhooks", Secrets: []string{secret}}
 		if _, err := signature.New(cfg); err != nil {
-			return nil, fmt.Errorf("secret %d: not a Standard Webhooks secret (whsec_ and base64)", i+1)
+			return nil, fmt.Errorf("secret %d is not a Standard Webhooks secret (whsec_ and base64)", i+1)
 		}
 		s.configs = append(s.configs, cfg)
 	}

@@ -1,0 +1,124 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/hookgate/hookgate/pipeline/hook"
+	"github.com/hookgate/hookgate/pipeline/store"
+	"github.com/hookgate/hookgate/pipeline/webhook"
+)
+
+// Two instances on one PostgreSQL database: a webhook created on one
+// gets the events of the other within a couple of seconds (its poll), and
+// each instance's reads show the other's changes at once.
+func TestAPIAcrossInstances(t *testing.T) {
+	sc := backends[1].config(t)
+	a, b := open(t, sc, true, okPipeline), open(t, sc, true, okPipeline)
+	configureWebhooks(t, a, WebhookConfig{})
+	configureWebhooks(t, b, WebhookConfig{})
+	ctx := context.Background()
+	rc := newReceiver(t)
+	created := time.Now()
+	gh, err := a.CreateHook(ctx, store.HookRecord{Name: "gh", Pipeline: "deploy", Variables: []hook.Variable{{Name: "ref", Path: "ref"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, secret, err := a.CreateWebhook(ctx, webhook.Definition{Name: "shared", URL: rc.srv.URL + "/?ref=:ref:", EventTypes: queuedOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.setSecrets(secret)
+	if got, err := b.Webhook(ctx, "shared"); err != nil || got.ID != info.ID {
+		t.Errorf("the other instance's read: %+v, %v", got, err)
+	}
+	waitFor(t, "the other instance to load the webhook", func() bool { return b.webhooks.Load().byName["shared"] != nil })
+	if took := time.Since(created); took > 3*time.Second {
+		t.Errorf("the other instance took %v to load the webhook", took)
+	}
+	id := trigger(t, b, "deploy", map[string]any{"ref": "main"})
+	if got := rc.waitAccepted(t, 1); got[0].Envelope.Data.Action.ID != id || got[0].URL != "/?ref=main" || !got[0].SignatureOK {
+		t.Errorf("delivery %+v", got[0])
+	}
+
+	if _, err := a.UpdateHook(ctx, gh.ID, func(h *store.HookRecord) error { h.Name = "github"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Hook(ctx, gh.ID); err != nil || got.Name != "github" {
+		t.Errorf("the other instance's read of the hook: %+v, %v", got, err)
+	}
+	name := "renamed"
+	if _, err := b.UpdateWebhook(ctx, info.ID, WebhookPatch{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.Webhook(ctx, "renamed"); err != nil || got.ID != info.ID {
+		t.Errorf("the other instance's read after the rename: %+v, %v", got, err)
+	}
+	if err := a.DeleteWebhook(ctx, info.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Webhook(ctx, info.ID); !errors.Is(err, ErrUnknownWebhook) {
+		t.Errorf("the other instance's read after the delete: %v", err)
+	}
+	waitFor(t, "the other instance to drop the webhook", func() bool { return len(b.webhooks.Load().list) == 0 })
+}
+
+// A delivery of a webhook that the instance attempting it has not loaded
+// yet is delivered, not held: the worker looks for API changes first.
+func TestAPIWebhookNotYetLoaded(t *testing.T) {
+	sc := backends[1].config(t)
+	creator := open(t, sc, false, okPipeline)
+	worker := open(t, sc, false, okPipeline)
+	worker.pollInterval = time.Hour
+	configureWebhooks(t, creator, WebhookConfig{})
+	configureWebhooks(t, worker, WebhookConfig{})
+	if err := worker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rc := newReceiver(t)
+	_, secret, err := creator.CreateWebhook(ctx, webhook.Definition{Name: "fresh", URL: rc.srv.URL, EventTypes: queuedOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.setSecrets(secret)
+	id := trigger(t, creator, "deploy", nil)
+	if got := rc.waitAccepted(t, 1); got[0].Envelope.Data.Action.ID != id || !got[0].SignatureOK {
+		t.Errorf("delivery %+v", got[0])
+	}
+}
+
+// A poll that cannot reach the database is logged once, not at every
+// tick.
+func TestRevisionPollFailure(t *testing.T) {
+	dsn := backends[1].config(t).DSN
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProxy(t, u.Host)
+	u.Host = p.ln.Addr().String()
+	core, logs := observer.New(zap.WarnLevel)
+	e, err := Open(context.Background(), StorageConfig{Driver: "postgres", DSN: u.String()}, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pollInterval = 10 * time.Millisecond
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.close()
+	time.Sleep(300 * time.Millisecond)
+	if n := logs.FilterMessageSnippet("changes made through the API").Len(); n != 1 {
+		t.Errorf("%d log lines about the failing poll, want 1", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	e.Stop(ctx)
+}
