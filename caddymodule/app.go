@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -58,15 +59,22 @@ type App struct {
 	// failures before a webhook is failed, timeout.
 	Delivery *Delivery `json:"delivery,omitempty"`
 
+	// PublicURL is the base of the URLs of hooks created through the
+	// management API, such as https://hooks.example.com/hooks: a hook's
+	// URL is PublicURL/<id>, served by `hookgate dynamic` under that
+	// path. Default: /hooks/<id> on the host the API was called on.
+	PublicURL string `json:"public_url,omitempty"`
+
 	plans map[string]bool
 	hooks []webhook.Definition
 	allow []netip.Prefix
 	// variables are the names of the variables the hooks of this config
 	// declare (placeholders of webhook URLs and headers), under mu.
-	mu        sync.Mutex
-	variables map[string]bool
-	key       string
-	engine    atomic.Pointer[engine.Engine]
+	mu            sync.Mutex
+	variables     map[string]bool
+	declaredHooks []configHook
+	key           string
+	engine        atomic.Pointer[engine.Engine]
 	// started is closed once Start has set engine: Caddy may start the
 	// HTTP app, and serve hooks, before this one.
 	started chan struct{}
@@ -181,6 +189,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 	default:
 		return fmt.Errorf("storage %q: want sqlite or postgres", a.Storage.Driver)
 	}
+	if a.PublicURL != "" {
+		if err := checkPublicURL(a.PublicURL); err != nil {
+			return err
+		}
+	}
 	a.plans = make(map[string]bool, len(a.Pipelines))
 	for _, p := range a.Pipelines {
 		if a.plans[p.Name] {
@@ -208,6 +221,15 @@ func (a *App) Provision(ctx caddy.Context) error {
 		a.hooks[i] = def
 	}
 	return registerMetrics(ctx.GetMetricsRegistry(), a)
+}
+
+// checkPublicURL checks that public_url is an http or https URL with a host.
+func checkPublicURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("public_url %q: want an http:// or https:// URL with a host", raw)
+	}
+	return nil
 }
 
 // replaceHeaders replaces {env.*} placeholders in webhook header values

@@ -25,6 +25,8 @@ func init() {
 
 // parseHandler sets up the hookgate handler from Caddyfile tokens:
 //
+//	hookgate dynamic
+//
 //	hookgate [<name>] {
 //		signature <preset>
 //		signature hmac <sha1|sha256|sha512> <header> [hex|base64] [prefix <p>]
@@ -55,12 +57,16 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	directiveLine := d.Line()
 	if d.NextArg() {
 		h.Name = d.Val()
-		if h.Name == "dynamic" {
-			return d.Err("hookgate dynamic serves hooks created through the management API, which this version does not have yet")
-		}
 	}
 	if d.NextArg() {
 		return d.ArgErr()
+	}
+	if h.Name == "dynamic" {
+		h.Name, h.Dynamic = "", true
+		if d.NextBlock(0) {
+			return d.Errf("hookgate dynamic takes no options (%q): each hook created through the management API has its own", d.Val())
+		}
+		return nil
 	}
 	whenLine := 0
 	for d.NextBlock(0) {

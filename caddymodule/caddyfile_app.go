@@ -20,6 +20,7 @@ import (
 //			storage sqlite [<path>]
 //			storage postgres <dsn>
 //			retention <duration>
+//			public_url <url>
 //			pipeline <name> {
 //				concurrency <n>
 //				queue_limit <n>
@@ -90,6 +91,17 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 				return nil, err
 			}
 			app.Webhooks = append(app.Webhooks, w)
+		case "public_url":
+			if !d.NextArg() {
+				return nil, d.ArgErr()
+			}
+			if err := checkPublicURL(d.Val()); err != nil {
+				return nil, d.Err(err.Error())
+			}
+			app.PublicURL = d.Val()
+			if d.NextArg() {
+				return nil, d.ArgErr()
+			}
 		case "allow_targets":
 			args := d.RemainingArgs()
 			if len(args) == 0 {

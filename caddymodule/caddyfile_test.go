@@ -38,9 +38,30 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"hookgate {\n insecure_no_signature\n frobnicate\n}", 3, `unknown hookgate option "frobnicate"`},
 		{"hookgate {\n insecure_no_signature extra\n}", 2, "wrong argument count"},
 		{"hookgate a b {\n insecure_no_signature\n}", 1, "wrong argument count"},
-		{"hookgate dynamic", 1, "hookgate dynamic serves hooks created through the management API"},
+		{"hookgate dynamic {\n signature github\n}", 2, `hookgate dynamic takes no options ("signature")`},
+		{"hookgate dynamic extra", 1, "wrong argument count"},
 	} {
 		err := new(Handler).UnmarshalCaddyfile(caddyfile.NewTestDispenser(c.input))
+		at := fmt.Sprintf(", at Testfile:%d", c.line)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), at) {
+			t.Errorf("%q:\n got %v\nwant %s...%s", c.input, err, c.want, at)
+		}
+	}
+}
+
+func TestUnmarshalAPICaddyfileErrors(t *testing.T) {
+	for _, c := range []struct {
+		input string
+		line  int
+		want  string
+	}{
+		{"hookgate_api", 1, "needs at least one `token <value> read|write`"},
+		{"hookgate_api {\n token abc\n}", 2, "token: want <value> read|write"},
+		{"hookgate_api {\n token abc admin\n}", 2, `token: access "admin": want read or write`},
+		{"hookgate_api {\n user x\n}", 2, `unknown hookgate_api option "user"`},
+		{"hookgate_api x {\n token a read\n}", 1, "wrong argument count"},
+	} {
+		err := new(APIHandler).UnmarshalCaddyfile(caddyfile.NewTestDispenser(c.input))
 		at := fmt.Sprintf(", at Testfile:%d", c.line)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), at) {
 			t.Errorf("%q:\n got %v\nwant %s...%s", c.input, err, c.want, at)
@@ -92,6 +113,8 @@ func TestGlobalOption(t *testing.T) {
 		"webhook w {\nurl https://x\nwhen `action.+`\n}":       `webhook "w"`,
 		"webhook w {\nurl https://x\nretries 3\n}":             `webhook w: unknown option "retries"`,
 		"allow_targets 10.0.0.0/33":                            `allow_targets "10.0.0.0/33"`,
+		"public_url hooks.example.com":                         `public_url "hooks.example.com": want an http:// or https:// URL`,
+		"public_url https://a https://b":                       "wrong argument count",
 		"allow_targets":                                        "wrong argument count",
 		"delivery {\nretry_schedule 5s soon\n}":                `retry_schedule "soon"`,
 		"delivery {\nfail_after 0\n}":                          `fail_after "0": want a positive integer`,

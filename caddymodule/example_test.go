@@ -1,29 +1,42 @@
 package caddymodule
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 )
+
+// startExample serves Caddyfile.example as `make run` does, only the
+// admin address moved to caddytest's and the storage to a temporary
+// directory.
+func startExample(t *testing.T) *caddytest.Tester {
+	raw, err := os.ReadFile(filepath.Join("..", "Caddyfile.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := strings.Replace(string(raw), "admin localhost:2019", "admin localhost:2999\n\tskip_install_trust\n\tgrace_period 1ns", 1)
+	config = strings.Replace(config, "storage sqlite\n", "storage sqlite "+filepath.Join(t.TempDir(), "hookgate.db")+"\n", 1)
+	if !strings.Contains(config, "localhost:2999") || !strings.Contains(config, "hookgate.db") {
+		t.Fatal("Caddyfile.example no longer sets admin localhost:2019 and storage sqlite")
+	}
+	tester := caddytest.NewTester(t)
+	tester.InitServer(config, "caddyfile")
+	stopAtEnd(t)
+	return tester
+}
 
 // TestExampleAsUserTriesIt serves Caddyfile.example as `make run` does
 // (only the admin address moved to caddytest's) and follows the README:
 // a signed push reaches the app with its variables, a wrong secret is 401
 // and never reaches it, another event is skipped.
 func TestExampleAsUserTriesIt(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "Caddyfile.example"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	config := strings.Replace(string(raw), "admin localhost:2019", "admin localhost:2999\n\tskip_install_trust\n\tgrace_period 1ns", 1)
-	if config == string(raw) {
-		t.Fatal("Caddyfile.example no longer sets admin localhost:2019")
-	}
-	tester := caddytest.NewTester(t)
-	tester.InitServer(config, "caddyfile")
+	tester := startExample(t)
 	push := readPayload(t, "github-push.json")
 	url := "http://127.0.0.1:8080/hooks/github"
 
@@ -52,5 +65,108 @@ func TestExampleAsUserTriesIt(t *testing.T) {
 	status, _, body = post(t, tester, "GET", "http://127.0.0.1:8080/elsewhere", nil, nil)
 	if status != 200 || !strings.Contains(body, "app received GET /elsewhere") {
 		t.Errorf("pass-through: %d %q", status, body)
+	}
+}
+
+// exampleAPI calls the example's management API with its default token.
+func exampleAPI(t *testing.T, tester *caddytest.Tester, method, path, body string, out any) int {
+	t.Helper()
+	header := map[string]string{"Authorization": "Bearer dev-admin-token", "Content-Type": "application/json"}
+	status, _, answer := post(t, tester, method, "http://127.0.0.1:8080/api"+path, []byte(body), header)
+	if out != nil && status < 300 {
+		if err := json.Unmarshal([]byte(answer), out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, path, err, answer)
+		}
+	}
+	if status >= 300 {
+		t.Logf("%s %s: %d %s", method, path, status, answer)
+	}
+	return status
+}
+
+// TestExampleManagementAPI follows the README with the example: create a
+// hook and a webhook through the API, send a signed payload to the hook's
+// URL, see the webhook's receiver get the action's events and read the
+// delivery log; then stop the receiver, trigger 10 actions, see the
+// webhook FAILED, start it again, restart the webhook and see every event
+// arrive.
+func TestExampleManagementAPI(t *testing.T) {
+	tester := startExample(t)
+	r := newReceiver(t)
+	var hook struct {
+		ID, URL, Secret string
+	}
+	if status := exampleAPI(t, tester, "POST", "/pipelines/deploy/hooks/incoming", `{"name": "github push",
+		"requires_secret": true, "secret_algorithm": "sha256", "secret_header_name": "X-Hub-Signature-256",
+		"settings": {"variables": [{"name": "ref", "path": "ref", "type": "string", "required": true}]}}`, &hook); status != 201 {
+		t.Fatalf("create hook: %d", status)
+	}
+	var wh struct {
+		ID, Secret, State string
+	}
+	if status := exampleAPI(t, tester, "POST", "/webhooks", fmt.Sprintf(`{"name": "status", "url": "%s/status",
+		"eventTypes": ["action.queued", "action.running", "action.succeeded"],
+		"when": "action.pipeline == \"deploy\""}`, r.URL), &wh); status != 201 {
+		t.Fatalf("create webhook: %d", status)
+	}
+	push := readPayload(t, "github-push.json")
+	send := func() {
+		t.Helper()
+		header := map[string]string{"Content-Type": "application/json", "X-Hub-Signature-256": githubSignature(hook.Secret, push)}
+		if status, _, answer := post(t, tester, "POST", hook.URL, push, header); status != 202 {
+			t.Fatalf("signed push to %s: %d %s", hook.URL, status, answer)
+		}
+	}
+	send()
+	for _, d := range r.wait(t, "/status", 3) {
+		checkSignature(t, d, wh.Secret)
+	}
+	var log struct {
+		Items []struct{ Status string } `json:"items"`
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for exampleAPI(t, tester, "GET", "/webhooks/"+wh.ID+"/deliveries?status=succeeded", "", &log); len(log.Items) < 3; {
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery log: %+v", log.Items)
+		}
+		time.Sleep(20 * time.Millisecond)
+		exampleAPI(t, tester, "GET", "/webhooks/"+wh.ID+"/deliveries?status=succeeded", "", &log)
+	}
+
+	r.status.Store(503) // the receiver is down
+	for range 10 {
+		send()
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for exampleAPI(t, tester, "GET", "/webhooks/"+wh.ID, "", &wh); wh.State != "INTEGRATION_FAILED"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("webhook state %s, want INTEGRATION_FAILED", wh.State)
+		}
+		time.Sleep(20 * time.Millisecond)
+		exampleAPI(t, tester, "GET", "/webhooks/"+wh.ID, "", &wh)
+	}
+	r.status.Store(200)
+	if status := exampleAPI(t, tester, "POST", "/webhooks/"+wh.ID+"/restart", "", nil); status != 200 {
+		t.Fatalf("restart: %d", status)
+	}
+	// Every event of the 11 actions arrives (some of the 10 more than
+	// once: an attempt that failed is retried with the same webhook-id).
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		delivered := make(map[string]bool)
+		r.mu.Lock()
+		for _, d := range r.got {
+			if d.answered == 200 {
+				delivered[d.header.Get("webhook-id")] = true
+			}
+		}
+		r.mu.Unlock()
+		if len(delivered) == 33 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d distinct events delivered, want 33", len(delivered))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -115,12 +115,20 @@ type Handler struct {
 	// duplicate with the first action's id, and run nothing again.
 	Dedup *Dedup `json:"dedup,omitempty"`
 
+	// Dynamic serves the hooks created through the management API
+	// (hookgate_api), each at <prefix>/<id> under a handle_path prefix,
+	// with its own signature, variables, condition and pipeline. Changes
+	// made through the API, on any instance, take effect at once. It
+	// takes no other option.
+	Dynamic bool `json:"dynamic,omitempty"`
+
 	app       *App
 	verifier  *signature.Verifier
 	extractor *hook.Extractor
 	condition *hook.Condition
 	needsJSON bool
 	allow     string
+	dynamic   *dynamicHooks
 	logger    *zap.Logger
 }
 
@@ -175,9 +183,29 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // condition, so that no request pays for it and no bad config loads.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	if h.Dynamic {
+		return h.provisionDynamic(ctx)
+	}
 	if h.Name == "" {
 		h.Name = "hook"
 	}
+	h.setDefaults()
+	if err := h.provisionSignature(); err != nil {
+		return fmt.Errorf("hook %q: %v", h.Name, err)
+	}
+	extractor, condition, err := h.compile()
+	if err != nil {
+		return fmt.Errorf("hook %q: %v", h.Name, err)
+	}
+	if err := h.provisionPipeline(ctx, extractor.Variables()); err != nil {
+		return fmt.Errorf("hook %q: %v", h.Name, err)
+	}
+	h.setCompiled(extractor, condition)
+	return nil
+}
+
+// setDefaults fills in the body limit and the methods.
+func (h *Handler) setDefaults() {
 	if h.MaxBody == 0 {
 		h.MaxBody = defaultMaxBody
 	}
@@ -188,25 +216,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.Methods[i] = strings.ToUpper(m)
 	}
 	h.allow = strings.Join(h.Methods, ", ")
+}
 
-	if err := h.provisionSignature(); err != nil {
-		return fmt.Errorf("hook %q: %v", h.Name, err)
-	}
-
-	extractor, condition, err := h.compile()
-	if err != nil {
-		return fmt.Errorf("hook %q: %v", h.Name, err)
-	}
-	names := make([]string, len(h.Vars))
-	for i, v := range h.Vars {
-		names[i] = v.Name
-	}
-	if err := h.provisionPipeline(ctx, names); err != nil {
-		return fmt.Errorf("hook %q: %v", h.Name, err)
-	}
+// setCompiled makes the compiled variables and condition the handler's.
+func (h *Handler) setCompiled(extractor *hook.Extractor, condition *hook.Condition) {
 	h.extractor, h.condition = extractor, condition
 	h.needsJSON = extractor.NeedsBody() || (condition != nil && condition.UsesBody())
-	return nil
 }
 
 // compile checks and compiles the variables and the condition.
@@ -294,6 +309,9 @@ func (h *Handler) provisionSignature() error {
 
 // ServeHTTP verifies and decides; see the type's documentation.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.dynamic != nil {
+		return h.serveDynamic(w, r, next)
+	}
 	if !slices.Contains(h.Methods, r.Method) {
 		w.Header().Set("Allow", h.allow)
 		return h.answer(w, r, http.StatusMethodNotAllowed, "method_not_allowed",

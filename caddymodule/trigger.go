@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookgate/hookgate/pipeline/action"
 	"github.com/hookgate/hookgate/pipeline/engine"
+	"github.com/hookgate/hookgate/pipeline/hook"
 )
 
 // retryAfterQueueFull is the Retry-After, in seconds, of a 429 queue_full.
@@ -20,8 +21,13 @@ const retryAfterQueueFull = "30"
 // provisionPipeline checks the pipeline options and finds the hookgate
 // app: the one that runs the pipeline, or, for a hook that triggers
 // nothing, the configured one, told of the hook's variables (webhook
-// placeholders) and of the hooks it rejects.
-func (h *Handler) provisionPipeline(ctx caddy.Context, varNames []string) error {
+// placeholders) and of the hooks it rejects. A hook that triggers a
+// pipeline is shown by the management API.
+func (h *Handler) provisionPipeline(ctx caddy.Context, vars []hook.Variable) error {
+	varNames := make([]string, len(vars))
+	for i, v := range vars {
+		varNames[i] = v.Name
+	}
 	if h.Pipeline == "" {
 		if h.Wait || h.Dedup != nil {
 			return errors.New("wait and dedup need a pipeline")
@@ -45,6 +51,7 @@ func (h *Handler) provisionPipeline(ctx caddy.Context, varNames []string) error 
 	}
 	h.app = app
 	h.app.declareVariables(varNames)
+	h.app.declareHook(h.configHook(vars))
 	return nil
 }
 
