@@ -106,7 +106,9 @@ func reply(w http.ResponseWriter, status int, body any) error {
 	if body == nil {
 		return nil
 	}
-	return json.NewEncoder(w).Encode(body)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // URLs keep their & as it is
+	return enc.Encode(body)
 }
 
 // decodeBody decodes a request's JSON body into dst strictly: malformed
