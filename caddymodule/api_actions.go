@@ -25,14 +25,8 @@ func (h *APIHandler) listActions(w http.ResponseWriter, r *http.Request, e *engi
 	}
 	var total int64
 	for name, c := range stats.Pipelines {
-		if f.Pipeline != "" && name != f.Pipeline {
-			continue
-		}
-		for status, n := range map[action.Status]int64{action.StatusQueued: c.Queued, action.StatusRunning: c.Running,
-			action.StatusSucceeded: c.Succeeded, action.StatusFailed: c.Failed, action.StatusCancelled: c.Cancelled} {
-			if f.Status == "" || f.Status == status {
-				total += n
-			}
+		if f.Pipeline == "" || name == f.Pipeline {
+			total += c.Count(f.Status)
 		}
 	}
 	list, err := e.Actions(r.Context(), f)

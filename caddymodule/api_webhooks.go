@@ -412,30 +412,16 @@ func (h *APIHandler) listDeliveries(w http.ResponseWriter, r *http.Request, e *e
 		return err
 	}
 	status := webhook.DeliveryStatus(r.URL.Query().Get("status"))
-	counts := map[webhook.DeliveryStatus]func(engine.WebhookStats) int64{
-		webhook.DeliveryPending:   func(s engine.WebhookStats) int64 { return s.Pending },
-		webhook.DeliveryWaiting:   func(s engine.WebhookStats) int64 { return s.Waiting },
-		webhook.DeliveryHeld:      func(s engine.WebhookStats) int64 { return s.Held },
-		webhook.DeliverySucceeded: func(s engine.WebhookStats) int64 { return s.Succeeded },
-		webhook.DeliveryFailed:    func(s engine.WebhookStats) int64 { return s.Failed },
-	}
-	if _, ok := counts[status]; status != "" && !ok {
+	switch status {
+	case "", webhook.DeliveryPending, webhook.DeliveryWaiting, webhook.DeliveryHeld, webhook.DeliverySucceeded, webhook.DeliveryFailed:
+	default:
 		return badRequest("invalid_query", "status %q: want pending, waiting, held, succeeded or failed", status)
 	}
 	info, err := e.Webhook(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	stats, err := e.Stats(r.Context())
-	if err != nil {
-		return err
-	}
-	var total int64
-	for s, count := range counts {
-		if status == "" || s == status {
-			total += count(stats.Webhooks[info.Definition.Name])
-		}
-	}
+	total := info.Count(status)
 	list, err := e.Deliveries(r.Context(), info.ID, engine.DeliveryFilter{Status: status, Limit: p.size, Offset: p.offset()})
 	if err != nil {
 		return err

@@ -100,6 +100,34 @@ type WebhookStats struct {
 	Failed int64
 }
 
+// counter is the count of deliveries in status; nil for an unknown one.
+func (s *WebhookStats) counter(status webhook.DeliveryStatus) *int64 {
+	switch status {
+	case webhook.DeliveryPending:
+		return &s.Pending
+	case webhook.DeliveryWaiting:
+		return &s.Waiting
+	case webhook.DeliveryHeld:
+		return &s.Held
+	case webhook.DeliverySucceeded:
+		return &s.Succeeded
+	case webhook.DeliveryFailed:
+		return &s.Failed
+	}
+	return nil
+}
+
+// Count is how many deliveries are in status; "" counts them all.
+func (s WebhookStats) Count(status webhook.DeliveryStatus) int64 {
+	if status == "" {
+		return s.Pending + s.Waiting + s.Held + s.Succeeded + s.Failed
+	}
+	if n := s.counter(status); n != nil {
+		return *n
+	}
+	return 0
+}
+
 // PipelineStats counts the actions of one pipeline by state. Queued is
 // its queue depth.
 type PipelineStats struct {
@@ -113,6 +141,34 @@ type PipelineStats struct {
 	Failed int64
 	// Cancelled counts the actions cancelled.
 	Cancelled int64
+}
+
+// counter is the count of actions in status; nil for an unknown one.
+func (s *PipelineStats) counter(status action.Status) *int64 {
+	switch status {
+	case action.StatusQueued:
+		return &s.Queued
+	case action.StatusRunning:
+		return &s.Running
+	case action.StatusSucceeded:
+		return &s.Succeeded
+	case action.StatusFailed:
+		return &s.Failed
+	case action.StatusCancelled:
+		return &s.Cancelled
+	}
+	return nil
+}
+
+// Count is how many actions are in status; "" counts them all.
+func (s PipelineStats) Count(status action.Status) int64 {
+	if status == "" {
+		return s.Queued + s.Running + s.Succeeded + s.Failed + s.Cancelled
+	}
+	if n := s.counter(status); n != nil {
+		return *n
+	}
+	return 0
 }
 
 // Engine runs pipelines. Its methods are safe for concurrent use.
@@ -391,17 +447,8 @@ func (e *Engine) Stats(ctx context.Context) (Stats, error) {
 	}
 	for _, c := range counts {
 		ps := st.Pipelines[c.Pipeline]
-		switch c.Status {
-		case action.StatusQueued:
-			ps.Queued += c.N
-		case action.StatusRunning:
-			ps.Running += c.N
-		case action.StatusSucceeded:
-			ps.Succeeded += c.N
-		case action.StatusFailed:
-			ps.Failed += c.N
-		case action.StatusCancelled:
-			ps.Cancelled += c.N
+		if n := ps.counter(c.Status); n != nil {
+			*n += c.N
 		}
 		st.Pipelines[c.Pipeline] = ps
 	}
@@ -419,17 +466,8 @@ func (e *Engine) webhookStats(ctx context.Context, m map[string]WebhookStats) er
 	}
 	for _, c := range counts {
 		ws := m[c.Webhook]
-		switch c.Status {
-		case webhook.DeliveryPending:
-			ws.Pending += c.N
-		case webhook.DeliveryWaiting:
-			ws.Waiting += c.N
-		case webhook.DeliveryHeld:
-			ws.Held += c.N
-		case webhook.DeliverySucceeded:
-			ws.Succeeded += c.N
-		case webhook.DeliveryFailed:
-			ws.Failed += c.N
+		if n := ws.counter(c.Status); n != nil {
+			*n += c.N
 		}
 		m[c.Webhook] = ws
 	}

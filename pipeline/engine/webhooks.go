@@ -163,12 +163,8 @@ type WebhookInfo struct {
 	// UpdatedAt is when its definition, secret or state last changed by
 	// configuration, API, test, restart or failure.
 	UpdatedAt time.Time
-	// Pending counts its deliveries to be attempted, now or at a retry.
-	Pending int64
-	// Waiting counts its deliveries behind an earlier one of the same action.
-	Waiting int64
-	// Held counts its deliveries held while it is failed.
-	Held int64
+	// WebhookStats counts its deliveries by status.
+	WebhookStats
 }
 
 // Webhooks lists the configured webhooks, in configuration order, then
@@ -267,13 +263,8 @@ func webhookInfo(def webhook.Definition, rec store.WebhookRecord, counts []store
 		if c.Webhook != def.Name {
 			continue
 		}
-		switch c.Status {
-		case webhook.DeliveryPending:
-			info.Pending = c.N
-		case webhook.DeliveryWaiting:
-			info.Waiting = c.N
-		case webhook.DeliveryHeld:
-			info.Held = c.N
+		if n := info.counter(c.Status); n != nil {
+			*n += c.N
 		}
 	}
 	return info
