@@ -39,13 +39,14 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 	// SQLite has one writer; River's driver documents one connection as
 	// the way to never see SQLITE_BUSY.
 	pool.SetMaxOpenConns(1)
+	stmts := newStmtCache(pool)
 	d := &db{
 		backend: "sqlite",
-		pool:    sqlQuerier{pool},
+		pool:    sqlQuerier{r: pool, stmts: stmts},
 		handle:  pool,
 		begin: func(ctx context.Context) (nativeTx, error) {
 			t, err := pool.BeginTx(ctx, nil)
-			return sqlTx{sqlQuerier{t}, t}, err
+			return sqlTx{sqlQuerier{r: t, stmts: stmts, tx: t}}, err
 		},
 		lock: func(context.Context, querier, string) error { return nil },
 		unique: func(err error) bool {
@@ -55,6 +56,7 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 		},
 		close: func() error {
 			defer unlock()
+			stmts.close()
 			return pool.Close()
 		},
 	}
@@ -80,11 +82,30 @@ type sqlRunner interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// sqlQuerier runs SQL on SQLite, with $n placeholders turned into ?n.
-type sqlQuerier struct{ r sqlRunner }
+// sqlQuerier runs SQL on SQLite, with $n placeholders turned into ?n, as
+// statements of its cache.
+type sqlQuerier struct {
+	r     sqlRunner
+	stmts *stmtCache
+	// tx is the transaction r is, or nil when r is the pool.
+	tx *sql.Tx
+}
+
+// runner is what runs query: its prepared statement, or r.
+func (q sqlQuerier) runner(ctx context.Context, query string) sqlRunner {
+	if q.tx == nil {
+		if s := q.stmts.prepare(ctx, query); s != nil {
+			return stmtRunner{s}
+		}
+	} else if s := q.stmts.lookup(query); s != nil {
+		return stmtRunner{q.tx.StmtContext(ctx, s)}
+	}
+	return q.r
+}
 
 func (q sqlQuerier) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := q.r.ExecContext(ctx, strings.ReplaceAll(query, "$", "?"), args...)
+	query = strings.ReplaceAll(query, "$", "?")
+	res, err := q.runner(ctx, query).ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -92,11 +113,24 @@ func (q sqlQuerier) exec(ctx context.Context, query string, args ...any) (int64,
 }
 
 func (q sqlQuerier) query(ctx context.Context, query string, args ...any) (rows, error) {
-	r, err := q.r.QueryContext(ctx, strings.ReplaceAll(query, "$", "?"), args...)
+	query = strings.ReplaceAll(query, "$", "?")
+	r, err := q.runner(ctx, query).QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	return sqlRows{r}, nil
+}
+
+// stmtRunner runs a prepared statement as a sqlRunner: the query it is
+// given is the statement's own.
+type stmtRunner struct{ s *sql.Stmt }
+
+func (r stmtRunner) ExecContext(ctx context.Context, _ string, args ...any) (sql.Result, error) {
+	return r.s.ExecContext(ctx, args...)
+}
+
+func (r stmtRunner) QueryContext(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
+	return r.s.QueryContext(ctx, args...)
 }
 
 // sqlRows are *sql.Rows with a Close that returns nothing, as pgx's.
@@ -105,12 +139,23 @@ type sqlRows struct{ *sql.Rows }
 // Close closes the rows.
 func (r sqlRows) Close() { r.Rows.Close() }
 
-// sqlTx is a SQLite transaction.
-type sqlTx struct {
-	sqlQuerier
-	t *sql.Tx
+// sqlTx is a SQLite transaction: a querier whose tx is set.
+type sqlTx struct{ sqlQuerier }
+
+func (t sqlTx) native() any { return t.tx }
+
+// commit commits the transaction, then prepares the statements it met
+// unprepared.
+func (t sqlTx) commit(ctx context.Context) error {
+	err := t.tx.Commit()
+	t.stmts.prepareWanted(ctx)
+	return err
 }
 
-func (t sqlTx) native() any                    { return t.t }
-func (t sqlTx) commit(context.Context) error   { return t.t.Commit() }
-func (t sqlTx) rollback(context.Context) error { return t.t.Rollback() }
+// rollback rolls the transaction back, then prepares the statements it
+// met unprepared.
+func (t sqlTx) rollback(ctx context.Context) error {
+	err := t.tx.Rollback()
+	t.stmts.prepareWanted(ctx)
+	return err
+}
