@@ -8,9 +8,10 @@ import (
 	"github.com/hookgate/hookgate/pipeline/store"
 )
 
-// txFunc is work done in a shared transaction. It reports whether it
-// inserted delivery jobs, so that the workers are woken after the commit.
-type txFunc func(ctx context.Context, tx store.Tx) (inserted bool, err error)
+// txFunc is work done in a transaction. It returns the deliveries it
+// made due, whose jobs the transaction inserts at its end, together, so
+// that deliveries due at once share jobs (see groupDeliveries).
+type txFunc func(ctx context.Context, tx store.Tx) ([]deliveryRef, error)
 
 // txRequest is a txFunc waiting for its batch to commit.
 type txRequest struct {
@@ -98,24 +99,37 @@ func (b *txBatcher) commit(batch []*txRequest) {
 	}
 }
 
-// runTx runs functions in one transaction and wakes the delivery workers
-// when they inserted jobs.
+// runTx runs functions in one transaction.
 func (b *txBatcher) runTx(batch []*txRequest) error {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	inserted := false
-	err := b.e.store.InTx(ctx, func(tx store.Tx) error {
+	return b.e.inTx(ctx, func(ctx context.Context, tx store.Tx) ([]deliveryRef, error) {
+		var due []deliveryRef
 		for _, r := range batch {
-			ins, err := r.fn(ctx, tx)
+			refs, err := r.fn(ctx, tx)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			inserted = inserted || ins
+			due = append(due, refs...)
 		}
-		return nil
+		return due, nil
 	})
-	if err == nil && inserted {
-		b.e.queue.deliveriesInserted()
+}
+
+// inTx runs fn in a transaction of its own, with the jobs of the
+// deliveries it made due, and wakes the delivery workers after the
+// commit.
+func (e *Engine) inTx(ctx context.Context, fn txFunc) error {
+	var due []deliveryRef
+	err := e.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		if due, err = fn(ctx, tx); err != nil || len(due) == 0 {
+			return err
+		}
+		return e.queue.insertDeliveries(ctx, tx, due)
+	})
+	if err == nil && len(due) > 0 {
+		e.queue.deliveriesInserted()
 	}
 	return err
 }

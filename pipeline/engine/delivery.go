@@ -17,48 +17,49 @@ import (
 const (
 	// deliveryQueue is the River queue of delivery attempts.
 	deliveryQueue = "hookgate_delivery"
-	// deliveryWorkers is how many attempts one instance makes at once.
+	// deliveryWorkers is how many delivery jobs one instance runs at once.
 	deliveryWorkers = 64
-	// deliveryGrace is added to the attempt timeout to make a delivery
-	// job's timeout: the time to store its result.
+	// deliveriesPerJob is the most deliveries one job attempts: those due
+	// now and stored together (a restart, a resume, a burst of events)
+	// share jobs, so that the queue's cost per job (on SQLite, a
+	// statement to fetch and one to complete each, and their commits) is
+	// shared too.
+	deliveriesPerJob = 32
+	// attemptsPerJob is how many of its deliveries a job attempts at
+	// once: with deliveryWorkers, it bounds the attempts in flight, and
+	// so the connections open to receivers.
+	attemptsPerJob = 8
+	// deliveryGrace is added to the attempt timeouts to make a delivery
+	// job's timeout: the time to store the results.
 	deliveryGrace = 30 * time.Second
 	// workerWaitMax is the longest a delivery worker waits for a
 	// delivery's next attempt time; a retry due later is a River
 	// scheduled job (River's scheduler runs every 5 seconds).
 	workerWaitMax = 5 * time.Second
-	// deliveriesPerJob is the most deliveries one job attempts, at once:
-	// deliveries due now and stored together (a restart, a resume, a
-	// burst of events) share jobs, so that the queue's cost per job
-	// (on SQLite, a statement to fetch and one to complete each) is
-	// shared too.
-	deliveriesPerJob = 8
 )
 
-// deliveryArgs are the arguments of the job of one attempt of a delivery.
-type deliveryArgs struct {
+// deliveryRef is a delivery for a job to attempt.
+type deliveryRef struct {
 	// DeliveryID is the delivery to attempt.
 	DeliveryID string `json:"delivery_id"`
 	// Token must be the delivery's job token: a job scheduled before a
 	// restart, a resume or a hold carries an old one and does nothing.
 	Token int64 `json:"token"`
+	// At is when the attempt is due: a job due sooner than workerWaitMax
+	// is available at once, and its worker waits.
+	At time.Time `json:"at"`
+}
+
+// deliveryArgs are the arguments of the job of one attempt of a delivery,
+// or of several due at about the same time.
+type deliveryArgs struct {
+	deliveryRef
 	// More are further deliveries the job attempts, at the same time.
 	More []deliveryRef `json:"more,omitempty"`
 }
 
-// deliveryRef is a delivery a job attempts, with its job token.
-type deliveryRef struct {
-	DeliveryID string `json:"delivery_id"`
-	Token      int64  `json:"token"`
-}
-
 // Kind implements river.JobArgs.
 func (deliveryArgs) Kind() string { return "hookgate_delivery" }
-
-// deliveryJob is a delivery job to insert, and when to run it.
-type deliveryJob struct {
-	args deliveryArgs
-	at   time.Time
-}
 
 // deliveryWorker attempts deliveries.
 type deliveryWorker struct {
@@ -66,26 +67,28 @@ type deliveryWorker struct {
 	e *Engine
 }
 
-// Timeout is the attempt timeout plus the longest wait for the attempt's
-// time and a grace to store the result.
-func (w *deliveryWorker) Timeout(*river.Job[deliveryArgs]) time.Duration {
-	return workerWaitMax + w.e.webhooks.Load().policy.Timeout + deliveryGrace
+// Timeout is the longest wait for the attempts' time, plus the attempt
+// timeout for each round of attemptsPerJob attempts, plus a grace to
+// store the results.
+func (w *deliveryWorker) Timeout(job *river.Job[deliveryArgs]) time.Duration {
+	rounds := (1 + len(job.Args.More) + attemptsPerJob - 1) / attemptsPerJob
+	return workerWaitMax + time.Duration(rounds)*w.e.webhooks.Load().policy.Timeout + deliveryGrace
 }
 
-// Work makes one attempt of each of the job's deliveries, all at once,
-// except those for which the job is stale. When one fails to be stored
-// River runs the job again: those already ended are stale then.
+// Work makes one attempt of each of the job's deliveries, attemptsPerJob
+// at a time, except those for which the job is stale. When one fails to
+// be stored River runs the job again: those already ended are stale then.
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs]) error {
-	if len(job.Args.More) == 0 {
-		return w.e.attempt(ctx, job.Args)
-	}
-	errs := make([]error, 1+len(job.Args.More))
+	refs := append([]deliveryRef{job.Args.deliveryRef}, job.Args.More...)
+	errs := make([]error, len(refs))
+	slots := make(chan struct{}, attemptsPerJob)
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		errs[0] = w.e.attempt(ctx, deliveryArgs{DeliveryID: job.Args.DeliveryID, Token: job.Args.Token})
-	})
-	for i, ref := range job.Args.More {
-		wg.Go(func() { errs[i+1] = w.e.attempt(ctx, deliveryArgs{DeliveryID: ref.DeliveryID, Token: ref.Token}) })
+	for i, ref := range refs {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			errs[i] = w.e.attempt(ctx, ref)
+		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -103,42 +106,31 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 // the job waited. A hold or a restart leaves a delivery in flight alone,
 // and its outcome is stored as usual, so that a restart never sends again
 // a delivery that its attempt in flight ends.
-func (e *Engine) attempt(ctx context.Context, args deliveryArgs) error {
-	d, err := e.store.Delivery(ctx, args.DeliveryID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if d.Status != webhook.DeliveryPending || d.JobToken != args.Token {
-		return nil
-	}
-	if d.NextAttemptAt != nil {
-		if wait := time.Until(*d.NextAttemptAt); wait > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(wait):
-			}
+func (e *Engine) attempt(ctx context.Context, ref deliveryRef) error {
+	if wait := time.Until(ref.At); wait > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
 		}
 	}
-	log := e.logger.With(zap.String("webhook", d.Webhook), zap.String("event_id", d.EventID),
-		zap.String("action_id", d.ActionID), zap.Int("attempt", d.AttemptCount+1))
 	start := time.Now()
-	started := false
-	err = e.results.run(ctx, func(ctx context.Context, tx store.Tx) (bool, error) {
+	var d *store.Delivery
+	err := e.results.run(ctx, func(ctx context.Context, tx store.Tx) ([]deliveryRef, error) {
 		var err error
-		started, err = tx.StartAttempt(ctx, d.ID, args.Token, start)
-		return false, err
+		d, err = tx.StartAttempt(ctx, ref.DeliveryID, ref.Token, start)
+		return nil, err
 	})
 	if err != nil {
 		return err
 	}
-	if !started {
-		log.Debug("delivery not attempted: held, restarted or ended while its job waited, or its webhook failed")
+	if d == nil {
+		e.logger.Debug("delivery not attempted: held, restarted or ended while its job waited, or its webhook failed",
+			zap.String("delivery", ref.DeliveryID))
 		return nil
 	}
+	log := e.logger.With(zap.String("webhook", d.Webhook), zap.String("event_id", d.EventID),
+		zap.String("action_id", d.ActionID), zap.Int("attempt", d.AttemptCount+1))
 	set := e.webhooks.Load()
 	w := set.byName[d.Webhook]
 	if w == nil {
@@ -152,8 +144,8 @@ func (e *Engine) attempt(ctx context.Context, args deliveryArgs) error {
 	}
 	if w == nil {
 		log.Warn("delivery held: its webhook is not configured")
-		return e.results.run(ctx, func(ctx context.Context, tx store.Tx) (bool, error) {
-			return false, tx.ScheduleDelivery(ctx, d.ID, webhook.DeliveryHeld, 0, time.Now(), time.Now())
+		return e.results.run(ctx, func(ctx context.Context, tx store.Tx) ([]deliveryRef, error) {
+			return nil, tx.ScheduleDelivery(ctx, d.ID, webhook.DeliveryHeld, 0, time.Now(), time.Now())
 		})
 	}
 	var res webhook.Result
@@ -169,7 +161,7 @@ func (e *Engine) attempt(ctx context.Context, args deliveryArgs) error {
 	}
 	var state webhook.State
 	var next store.DeliveryNext
-	err = e.results.run(ctx, func(ctx context.Context, tx store.Tx) (bool, error) {
+	err = e.results.run(ctx, func(ctx context.Context, tx store.Tx) ([]deliveryRef, error) {
 		return e.storeResult(ctx, tx, set.policy, d, a, res, &state, &next)
 	})
 	if err != nil {
@@ -192,59 +184,57 @@ func (e *Engine) attempt(ctx context.Context, args deliveryArgs) error {
 
 // storeResult stores an attempt and its consequences, in tx. It sets
 // state to the webhook's new state and next to what becomes of the
-// delivery, and reports whether it inserted a job.
+// delivery, and returns the deliveries it made due: its retry, or the
+// action's next delivery.
 //
 // The webhook may have failed while the attempt was in flight, by the
 // failures of other deliveries: a success still ends the delivery, and
 // the action's next delivery is then held at the head of its line, the
 // webhook staying failed until a test or a restart; a failure holds it.
 func (e *Engine) storeResult(ctx context.Context, tx store.Tx, policy webhook.Policy, d *store.Delivery, a store.Attempt,
-	res webhook.Result, state *webhook.State, next *store.DeliveryNext) (bool, error) {
+	res webhook.Result, state *webhook.State, next *store.DeliveryNext) ([]deliveryRef, error) {
 	now := time.Now()
 	st, err := tx.RecordWebhookResult(ctx, d.Webhook, store.WebhookResult{OK: res.OK(), At: now, CountSuccess: true,
 		FailAfter: policy.FailAfter, KeepFailed: true})
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	*state = st
-	var jobs []deliveryJob
+	var due []deliveryRef
 	switch wait, retry := policy.Retry(d.AttemptCount+1, res.RetryAfter); {
 	case res.OK():
 		*next = store.DeliveryNext{Status: webhook.DeliverySucceeded}
 	case st == webhook.StateFailed:
 		*next = store.DeliveryNext{Status: webhook.DeliveryHeld}
 		if _, err := tx.HoldPending(ctx, d.Webhook, now); err != nil {
-			return false, err
+			return nil, err
 		}
 	case retry:
 		at := now.Add(wait)
 		*next = store.DeliveryNext{Status: webhook.DeliveryPending, NextAttemptAt: &at, JobToken: newToken()}
-		jobs = append(jobs, deliveryJob{args: deliveryArgs{DeliveryID: d.ID, Token: next.JobToken}, at: at})
+		due = append(due, deliveryRef{DeliveryID: d.ID, Token: next.JobToken, At: at})
 	default:
 		*next = store.DeliveryNext{Status: webhook.DeliveryFailed}
 	}
 	if err := tx.RecordAttempt(ctx, d.ID, a, *next); err != nil {
-		return false, err
+		return nil, err
 	}
 	if !next.Status.Open() && d.ActionID != "" {
 		job, err := releaseNext(ctx, tx, d.Webhook, d.ActionID, st, now)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		if job != nil {
-			jobs = append(jobs, *job)
+			due = append(due, *job)
 		}
 	}
-	if len(jobs) == 0 {
-		return false, nil
-	}
-	return true, e.queue.insertDeliveries(ctx, tx, jobs)
+	return due, nil
 }
 
 // releaseNext lets the next waiting delivery of an action to a webhook
 // go, once the one before it ended: pending with its job, or held when the
 // webhook is failed.
-func releaseNext(ctx context.Context, tx store.Tx, name, actionID string, state webhook.State, now time.Time) (*deliveryJob, error) {
+func releaseNext(ctx context.Context, tx store.Tx, name, actionID string, state webhook.State, now time.Time) (*deliveryRef, error) {
 	id, err := tx.NextWaiting(ctx, name, actionID)
 	if err != nil || id == "" {
 		return nil, err
@@ -256,5 +246,5 @@ func releaseNext(ctx context.Context, tx store.Tx, name, actionID string, state 
 	if err := tx.ScheduleDelivery(ctx, id, webhook.DeliveryPending, token, now, now); err != nil {
 		return nil, err
 	}
-	return &deliveryJob{args: deliveryArgs{DeliveryID: id, Token: token}, at: now}, nil
+	return &deliveryRef{DeliveryID: id, Token: token, At: now}, nil
 }

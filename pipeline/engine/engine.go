@@ -402,15 +402,15 @@ func (e *Engine) Actions(ctx context.Context, f ActionFilter) ([]action.Action, 
 // finished one gives ErrFinished.
 func (e *Engine) Cancel(ctx context.Context, id string) error {
 	var c store.Cancellation
-	err := e.inTx(ctx, func(ctx context.Context, tx store.Tx) (bool, error) {
+	err := e.inTx(ctx, func(ctx context.Context, tx store.Tx) ([]deliveryRef, error) {
 		now := time.Now()
 		var err error
 		if c, err = tx.Cancel(ctx, id, now); err != nil || !c.Changed {
-			return false, err
+			return nil, err
 		}
 		a, err := tx.Action(ctx, id)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		return e.recordActionEvent(ctx, tx, a, now)
 	})
@@ -479,46 +479,45 @@ func (e *Engine) webhookStats(ctx context.Context, m map[string]WebhookStats) er
 // SQLite one process holds the database, so its jobs still running died
 // with it. e.mu is held.
 func (e *Engine) recoverSQLite() error {
-	return e.inTx(e.runCtx, func(ctx context.Context, tx store.Tx) (bool, error) {
+	return e.inTx(e.runCtx, func(ctx context.Context, tx store.Tx) ([]deliveryRef, error) {
 		now := time.Now()
 		ids, err := tx.InterruptRunning(ctx, now)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		if err := releaseFetchedJobs(ctx, tx.Native().(*sql.Tx)); err != nil {
-			return false, err
+			return nil, err
 		}
-		inserted := false
+		var due []deliveryRef
 		for _, id := range ids {
 			e.logger.Warn("action interrupted by the end of the previous process",
 				zap.String("action_id", id), zap.String("reason", string(action.ReasonInterrupted)))
 			a, err := tx.Action(ctx, id)
 			if err != nil {
-				return false, err
+				return nil, err
 			}
-			ins, err := e.recordActionEvent(ctx, tx, a, now)
+			refs, err := e.recordActionEvent(ctx, tx, a, now)
 			if err != nil {
-				return false, err
+				return nil, err
 			}
-			inserted = inserted || ins
+			due = append(due, refs...)
 		}
 		pending, err := tx.PendingDeliveries(ctx)
 		if err != nil || len(pending) == 0 {
-			return inserted, err
+			return due, err
 		}
-		jobs := make([]deliveryJob, len(pending))
-		for i, d := range pending {
+		for _, d := range pending {
 			at := now
 			if d.NextAttemptAt != nil && d.NextAttemptAt.After(now) {
 				at = *d.NextAttemptAt
 			}
 			token := newToken()
 			if err := tx.ScheduleDelivery(ctx, d.ID, webhook.DeliveryPending, token, at, now); err != nil {
-				return false, err
+				return nil, err
 			}
-			jobs[i] = deliveryJob{args: deliveryArgs{DeliveryID: d.ID, Token: token}, at: at}
+			due = append(due, deliveryRef{DeliveryID: d.ID, Token: token, At: at})
 		}
-		e.logger.Info("deliveries resumed", zap.Int("count", len(jobs)))
-		return true, e.queue.insertDeliveries(ctx, tx, jobs)
+		e.logger.Info("deliveries resumed", zap.Int("count", len(pending)))
+		return due, nil
 	})
 }

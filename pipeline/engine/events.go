@@ -14,21 +14,20 @@ import (
 
 // recordEvents stores, in the transaction that makes them happen, a
 // delivery of each event to each configured webhook that wants it, and
-// inserts the jobs of those to attempt now. It reports whether it
-// inserted any job, to wake the workers once the transaction commits.
+// returns those to attempt now, for their jobs.
 //
 // A delivery is held when its webhook is failed, and waits when an
 // earlier delivery of the same action to the same webhook is still open,
 // so that a webhook gets an action's states in order. A when or body
 // expression that fails ends the delivery failed, with the error as its
 // attempt; other webhooks are unaffected.
-func (e *Engine) recordEvents(ctx context.Context, tx store.Tx, events []webhook.Event) (bool, error) {
+func (e *Engine) recordEvents(ctx context.Context, tx store.Tx, events []webhook.Event) ([]deliveryRef, error) {
 	set := e.webhooks.Load()
 	if len(set.list) == 0 {
-		return false, nil
+		return nil, nil
 	}
 	var states map[string]webhook.State
-	var jobs []deliveryJob
+	var due []deliveryRef
 	now := time.Now()
 	for i := range events {
 		ev := &events[i]
@@ -39,7 +38,7 @@ func (e *Engine) recordEvents(ctx context.Context, tx store.Tx, events []webhook
 			if states == nil {
 				var err error
 				if states, err = tx.WebhookStates(ctx); err != nil {
-					return false, err
+					return nil, err
 				}
 			}
 			// A webhook not stored was deleted (on another instance,
@@ -61,7 +60,7 @@ func (e *Engine) recordEvents(ctx context.Context, tx store.Tx, events []webhook
 			}
 			if renderErr != nil {
 				if err := e.recordRenderError(ctx, tx, d, renderErr, now); err != nil {
-					return false, err
+					return nil, err
 				}
 				continue
 			}
@@ -69,7 +68,7 @@ func (e *Engine) recordEvents(ctx context.Context, tx store.Tx, events []webhook
 			if d.ActionID != "" && d.Sequence > 1 {
 				var err error
 				if open, err = tx.HasOpenDelivery(ctx, w.Name, d.ActionID); err != nil {
-					return false, err
+					return nil, err
 				}
 			}
 			switch {
@@ -79,17 +78,14 @@ func (e *Engine) recordEvents(ctx context.Context, tx store.Tx, events []webhook
 				d.Status = webhook.DeliveryHeld
 			default:
 				d.Status, d.JobToken, d.NextAttemptAt = webhook.DeliveryPending, newToken(), &now
-				jobs = append(jobs, deliveryJob{args: deliveryArgs{DeliveryID: d.ID, Token: d.JobToken}, at: now})
+				due = append(due, deliveryRef{DeliveryID: d.ID, Token: d.JobToken, At: now})
 			}
 			if err := tx.InsertDelivery(ctx, d); err != nil {
-				return false, err
+				return nil, err
 			}
 		}
 	}
-	if len(jobs) == 0 {
-		return false, nil
-	}
-	return true, e.queue.insertDeliveries(ctx, tx, jobs)
+	return due, nil
 }
 
 // recordRenderError stores a delivery whose when or body failed, ended
@@ -106,7 +102,7 @@ func (e *Engine) recordRenderError(ctx context.Context, tx store.Tx, d *store.De
 }
 
 // recordActionEvent records the event of a reaching its current state.
-func (e *Engine) recordActionEvent(ctx context.Context, tx store.Tx, a *action.Action, now time.Time) (bool, error) {
+func (e *Engine) recordActionEvent(ctx context.Context, tx store.Tx, a *action.Action, now time.Time) ([]deliveryRef, error) {
 	return e.recordEvents(ctx, tx, []webhook.Event{webhook.ActionEvent(a, now)})
 }
 

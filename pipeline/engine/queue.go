@@ -49,7 +49,7 @@ type queue interface {
 	// committed transaction are there.
 	inserted(jobs []actionArgs)
 	// insertDeliveries inserts delivery jobs, in the transaction tx.
-	insertDeliveries(ctx context.Context, tx store.Tx, jobs []deliveryJob) error
+	insertDeliveries(ctx context.Context, tx store.Tx, refs []deliveryRef) error
 	// deliveriesInserted tells the delivery workers of this process that
 	// a committed transaction inserted jobs.
 	deliveriesInserted()
@@ -138,20 +138,20 @@ func (q *riverQueue[TTx]) inserted(jobs []actionArgs) {
 	}
 }
 
-func (q *riverQueue[TTx]) insertDeliveries(ctx context.Context, tx store.Tx, jobs []deliveryJob) error {
-	jobs = groupDeliveries(jobs)
+func (q *riverQueue[TTx]) insertDeliveries(ctx context.Context, tx store.Tx, refs []deliveryRef) error {
+	jobs := groupDeliveries(refs)
 	for len(jobs) > 0 {
 		n := min(len(jobs), maxInsert)
 		params := make([]river.InsertManyParams, n)
-		for i, j := range jobs[:n] {
+		for i, args := range jobs[:n] {
 			opts := &river.InsertOpts{Queue: deliveryQueue}
 			// River's scheduler makes scheduled jobs available every few
 			// seconds: a job due sooner is available now, and its worker
 			// waits for the delivery's time.
-			if time.Until(j.at) >= workerWaitMax {
-				opts.ScheduledAt = j.at
+			if time.Until(args.At) >= workerWaitMax {
+				opts.ScheduledAt = args.At
 			}
-			params[i] = river.InsertManyParams{Args: j.args, InsertOpts: opts}
+			params[i] = river.InsertManyParams{Args: args, InsertOpts: opts}
 		}
 		if _, err := q.client.InsertManyTx(ctx, tx.Native().(TTx), params); err != nil {
 			return err
@@ -162,23 +162,22 @@ func (q *riverQueue[TTx]) insertDeliveries(ctx context.Context, tx store.Tx, job
 }
 
 // groupDeliveries puts the deliveries due now (sooner than a worker
-// waits) deliveriesPerJob to a job, in order; the others keep a job each.
-func groupDeliveries(jobs []deliveryJob) []deliveryJob {
-	grouped := make([]deliveryJob, 0, len(jobs))
-	open := -1 // the index in grouped of the job that takes more
-	for _, j := range jobs {
+// waits) deliveriesPerJob to a job, in order; the others get a job each.
+func groupDeliveries(refs []deliveryRef) []deliveryArgs {
+	jobs := make([]deliveryArgs, 0, len(refs))
+	open := -1 // the index in jobs of the job that takes more
+	for _, ref := range refs {
 		switch {
-		case time.Until(j.at) >= workerWaitMax:
-			grouped = append(grouped, j)
-		case open >= 0 && len(grouped[open].args.More) < deliveriesPerJob-1:
-			g := &grouped[open]
-			g.args.More = append(g.args.More, deliveryRef{DeliveryID: j.args.DeliveryID, Token: j.args.Token})
+		case time.Until(ref.At) >= workerWaitMax:
+			jobs = append(jobs, deliveryArgs{deliveryRef: ref})
+		case open >= 0 && len(jobs[open].More) < deliveriesPerJob-1:
+			jobs[open].More = append(jobs[open].More, ref)
 		default:
-			grouped = append(grouped, j)
-			open = len(grouped) - 1
+			jobs = append(jobs, deliveryArgs{deliveryRef: ref})
+			open = len(jobs) - 1
 		}
 	}
-	return grouped
+	return jobs
 }
 
 func (q *riverQueue[TTx]) deliveriesInserted() {

@@ -33,40 +33,40 @@ func (e *Engine) RetryDelivery(ctx context.Context, ref, deliveryID string) (*st
 	var refused error
 	refuse := func(err error) error { refused = err; return err }
 	inserted := false
-	err := e.store.InTx(ctx, func(tx store.Tx) error {
+	err := e.inTx(ctx, func(ctx context.Context, tx store.Tx) ([]deliveryRef, error) {
 		rec, err := tx.FindWebhook(ctx, ref)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			return refuse(fmt.Errorf("%w: %q", ErrUnknownWebhook, ref))
+			return nil, refuse(fmt.Errorf("%w: %q", ErrUnknownWebhook, ref))
 		case err != nil:
-			return err
+			return nil, err
 		case rec.Source != SourceAPI && !e.webhooks.Load().isConfigured(rec.Name):
-			return refuse(fmt.Errorf("%w: %q", ErrUnknownWebhook, ref))
+			return nil, refuse(fmt.Errorf("%w: %q", ErrUnknownWebhook, ref))
 		}
 		d, err := tx.Delivery(ctx, deliveryID)
 		switch {
 		case errors.Is(err, store.ErrNotFound) || err == nil && d.Webhook != rec.Name:
-			return refuse(fmt.Errorf("%w: delivery %q of webhook %q", ErrNotFound, deliveryID, rec.Name))
+			return nil, refuse(fmt.Errorf("%w: delivery %q of webhook %q", ErrNotFound, deliveryID, rec.Name))
 		case err != nil:
-			return err
+			return nil, err
 		case rec.State == webhook.StateFailed:
-			return refuse(fmt.Errorf("webhook %q: %w", rec.Name, ErrWebhookFailed))
+			return nil, refuse(fmt.Errorf("webhook %q: %w", rec.Name, ErrWebhookFailed))
 		case d.Status == webhook.DeliveryWaiting:
-			return refuse(fmt.Errorf("delivery %q: %w", d.ID, ErrDeliveryWaiting))
+			return nil, refuse(fmt.Errorf("delivery %q: %w", d.ID, ErrDeliveryWaiting))
 		case !d.Status.Open() && d.ActionID != "":
 			open, err := tx.HasOpenDelivery(ctx, rec.Name, d.ActionID)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if open {
-				return refuse(fmt.Errorf("delivery %q: %w", d.ID, ErrDeliveryWaiting))
+				return nil, refuse(fmt.Errorf("delivery %q: %w", d.ID, ErrDeliveryWaiting))
 			}
 		}
 		now, token := time.Now(), newToken()
 		if inserted, err = tx.RetryDelivery(ctx, d.ID, token, now); err != nil || !inserted {
-			return err
+			return nil, err
 		}
-		return e.queue.insertDeliveries(ctx, tx, []deliveryJob{{args: deliveryArgs{DeliveryID: d.ID, Token: token}, at: now}})
+		return []deliveryRef{{DeliveryID: d.ID, Token: token, At: now}}, nil
 	})
 	if refused != nil {
 		return nil, refused
@@ -75,7 +75,6 @@ func (e *Engine) RetryDelivery(ctx context.Context, ref, deliveryID string) (*st
 		return nil, unavailable(err)
 	}
 	if inserted {
-		e.queue.deliveriesInserted()
 		e.logger.Info("delivery sent again", zap.String("webhook", ref), zap.String("delivery", deliveryID))
 	}
 	d, err := e.store.Delivery(ctx, deliveryID)

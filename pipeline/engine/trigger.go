@@ -165,8 +165,12 @@ func (b *batcher) commit(batch []*request) {
 		if err := b.e.queue.insert(ctx, tx, jobs); err != nil {
 			return err
 		}
-		delivering, err = b.e.recordEvents(ctx, tx, events)
-		return err
+		due, err := b.e.recordEvents(ctx, tx, events)
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		delivering = true
+		return b.e.queue.insertDeliveries(ctx, tx, due)
 	})
 	if err == nil && len(jobs) > 0 {
 		b.e.queue.inserted(jobs)

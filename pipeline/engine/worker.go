@@ -78,10 +78,10 @@ func (e *Engine) work(ctx context.Context, jobID int64, id string) error {
 	}
 	started := time.Now()
 	claimed := false
-	err = e.inTx(ctx, func(ctx context.Context, tx store.Tx) (bool, error) {
+	err = e.inTx(ctx, func(ctx context.Context, tx store.Tx) ([]deliveryRef, error) {
 		var err error
 		if claimed, err = tx.Claim(ctx, id, jobID, started); err != nil || !claimed {
-			return false, err
+			return nil, err
 		}
 		running := *a
 		running.Status, running.StartedAt = action.StatusRunning, &started
@@ -129,10 +129,10 @@ func (e *Engine) finish(ctx context.Context, log *zap.Logger, a *action.Action, 
 	var err error
 	end := time.Now()
 	for wait := 100 * time.Millisecond; ; wait *= 2 {
-		err = e.inTx(wctx, func(ctx context.Context, tx store.Tx) (bool, error) {
+		err = e.inTx(wctx, func(ctx context.Context, tx store.Tx) ([]deliveryRef, error) {
 			ok, err := tx.Finish(ctx, a.ID, a.Status, o, end)
 			if err != nil || !ok {
-				return false, err
+				return nil, err
 			}
 			ended := *a
 			ended.Status, ended.Reason, ended.Detail, ended.FinishedAt = o.Status, o.Reason, o.Detail, &end

@@ -44,12 +44,13 @@ type WebhookTx interface {
 	// in flight.
 	ScheduleDelivery(ctx context.Context, id string, s webhook.DeliveryStatus, token int64, next, at time.Time) error
 	// StartAttempt marks the attempt of a pending delivery as in flight,
-	// from at, for the job of token, and reports whether that job may
-	// make it. It may not when the delivery is no longer pending with
-	// that token (held, restarted or ended meanwhile), nor when its
-	// webhook is failed: the delivery is then held. A job run again with
-	// the same token (after a crash) may start the attempt again.
-	StartAttempt(ctx context.Context, id string, token int64, at time.Time) (bool, error)
+	// from at, for the job of token, and returns the delivery when that
+	// job may make it, or nil. It may not when the delivery is no longer
+	// pending with that token (held, restarted or ended meanwhile), nor
+	// when its webhook is failed: the delivery is then held. A job run
+	// again with the same token (after a crash) may start the attempt
+	// again.
+	StartAttempt(ctx context.Context, id string, token int64, at time.Time) (*Delivery, error)
 	// RecordAttempt stores an attempt of a delivery, numbered after the
 	// previous ones, and moves the delivery on as next says; the attempt
 	// is no longer in flight.
@@ -368,17 +369,20 @@ func (t *tx) ScheduleDelivery(ctx context.Context, id string, s webhook.Delivery
 // committed meanwhile by another instance is seen: either the hold comes
 // first and the claim finds the delivery held, or the claim does and the
 // hold leaves the delivery to its attempt.
-func (t *tx) StartAttempt(ctx context.Context, id string, token int64, at time.Time) (bool, error) {
-	n, err := t.q.exec(ctx, `UPDATE hookgate_delivery SET attempt_started_at = $3
+func (t *tx) StartAttempt(ctx context.Context, id string, token int64, at time.Time) (*Delivery, error) {
+	list, err := scanDeliveries(t.q.query(ctx, `UPDATE hookgate_delivery SET attempt_started_at = $3
 		WHERE id = $1 AND status = 'pending' AND job_token = $2
-		AND NOT EXISTS (SELECT 1 FROM hookgate_webhook w WHERE w.name = hookgate_delivery.webhook AND w.state = $4)`,
-		id, token, at.UnixMicro(), string(webhook.StateFailed))
-	if err != nil || n == 1 {
-		return n == 1, err
+		AND NOT EXISTS (SELECT 1 FROM hookgate_webhook w WHERE w.name = hookgate_delivery.webhook AND w.state = $4)
+		RETURNING `+deliveryColumns, id, token, at.UnixMicro(), string(webhook.StateFailed)))
+	switch {
+	case err != nil:
+		return nil, err
+	case len(list) == 1:
+		return &list[0], nil
 	}
 	_, err = t.q.exec(ctx, `UPDATE hookgate_delivery SET status = 'held', job_token = NULL, attempt_started_at = NULL, updated_at = $3
 		WHERE id = $1 AND status = 'pending' AND job_token = $2`, id, token, at.UnixMicro())
-	return false, err
+	return nil, err
 }
 
 // RecordAttempt implements WebhookTx.

@@ -22,9 +22,12 @@ func inTx(t *testing.T, s store.Store, fn func(tx store.Tx) error) {
 // startAttempt runs Tx.StartAttempt in a transaction of its own.
 func startAttempt(t *testing.T, s store.Store, id string, token int64) bool {
 	t.Helper()
-	var ok bool
-	inTx(t, s, func(tx store.Tx) (err error) { ok, err = tx.StartAttempt(ctx, id, token, time.Now()); return err })
-	return ok
+	var d *store.Delivery
+	inTx(t, s, func(tx store.Tx) (err error) { d, err = tx.StartAttempt(ctx, id, token, time.Now()); return err })
+	if d != nil && (d.ID != id || d.JobToken != token) {
+		t.Errorf("StartAttempt(%s, %d) returned delivery %s with token %d", id, token, d.ID, d.JobToken)
+	}
+	return d != nil
 }
 
 // deliveryStatus is the stored status of a delivery.
