@@ -22,9 +22,9 @@ import (
 // expression that fails ends the delivery failed, with the error as its
 // attempt; other webhooks are unaffected.
 func (e *Engine) recordEvents(ctx context.Context, tx store.Tx, events []webhook.Event) ([]deliveryRef, error) {
-	set := e.webhooks.Load()
-	if len(set.list) == 0 {
-		return nil, nil
+	set, err := e.currentWebhooks(ctx, tx)
+	if err != nil || len(set.list) == 0 {
+		return nil, err
 	}
 	var states map[string]webhook.State
 	var due []deliveryRef
@@ -86,6 +86,35 @@ func (e *Engine) recordEvents(ctx context.Context, tx store.Tx, events []webhook
 		}
 	}
 	return due, nil
+}
+
+// currentWebhooks is the webhook set to record events with in tx. On
+// PostgreSQL, where other instances change webhooks through the API, it
+// is compiled again, from what tx reads, when tx sees a later revision
+// than the set's: so an event committed after a webhook's creation, on
+// any instance, goes to it, without waiting for the revision poll. The
+// new set becomes current unless another was stored meanwhile; it is
+// read through tx, and not under the reload lock, so that transactions
+// never wait for a connection held by a reload that waits for them.
+func (e *Engine) currentWebhooks(ctx context.Context, tx store.Tx) (*webhookSet, error) {
+	set := e.webhooks.Load()
+	if e.store.Backend() != "postgres" {
+		return set, nil
+	}
+	rev, err := tx.Revision(ctx)
+	if err != nil || rev <= set.revision {
+		return set, err
+	}
+	api, err := loadAPIDefinitions(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	newer, err := e.compileSet(set, api, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	e.webhooks.CompareAndSwap(set, newer)
+	return newer, nil
 }
 
 // recordRenderError stores a delivery whose when or body failed, ended

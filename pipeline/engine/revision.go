@@ -26,19 +26,26 @@ type apiDefinitions struct {
 	webhooks []store.WebhookRecord
 }
 
+// apiReader reads the API's definitions: the store, or a transaction.
+type apiReader interface {
+	Revision(ctx context.Context) (int64, error)
+	Hooks(ctx context.Context, pipeline string) ([]store.HookRecord, error)
+	Webhooks(ctx context.Context) ([]store.WebhookRecord, error)
+}
+
 // loadAPIDefinitions reads the API's hooks and webhooks. The revision is
 // read first: a change committed meanwhile is loaded again at the next
 // refresh.
-func (e *Engine) loadAPIDefinitions(ctx context.Context) (apiDefinitions, error) {
-	rev, err := e.store.Revision(ctx)
+func loadAPIDefinitions(ctx context.Context, r apiReader) (apiDefinitions, error) {
+	rev, err := r.Revision(ctx)
 	if err != nil {
 		return apiDefinitions{}, err
 	}
-	hooks, err := e.store.Hooks(ctx, "")
+	hooks, err := r.Hooks(ctx, "")
 	if err != nil {
 		return apiDefinitions{}, err
 	}
-	records, err := e.store.Webhooks(ctx)
+	records, err := r.Webhooks(ctx)
 	if err != nil {
 		return apiDefinitions{}, err
 	}
@@ -131,7 +138,7 @@ func (e *Engine) compileSet(base *webhookSet, api apiDefinitions, now time.Time)
 func (e *Engine) reloadWebhooks(ctx context.Context) error {
 	e.reload.Lock()
 	defer e.reload.Unlock()
-	api, err := e.loadAPIDefinitions(ctx)
+	api, err := loadAPIDefinitions(ctx, e.store)
 	if err != nil {
 		return err
 	}

@@ -15,9 +15,9 @@ import (
 	"github.com/hookgate/hookgate/pipeline/webhook"
 )
 
-// Two instances on one PostgreSQL database: a webhook created on one
-// gets the events of the other within a couple of seconds (its poll), and
-// each instance's reads show the other's changes at once.
+// Two instances on one PostgreSQL database: a webhook created on one is
+// loaded by the other within a couple of seconds (its poll) and gets its
+// events, and each instance's reads show the other's changes at once.
 func TestAPIAcrossInstances(t *testing.T) {
 	sc := backends[1].config(t)
 	a, b := open(t, sc, true, okPipeline), open(t, sc, true, okPipeline)
@@ -89,6 +89,32 @@ func TestAPIWebhookNotYetLoaded(t *testing.T) {
 	}
 	rc.setSecrets(secret)
 	id := trigger(t, creator, "deploy", nil)
+	if got := rc.waitAccepted(t, 1); got[0].Envelope.Data.Action.ID != id || !got[0].SignatureOK {
+		t.Errorf("delivery %+v", got[0])
+	}
+}
+
+// An instance records the events that follow a webhook's creation on
+// another instance for it at once, long before its own poll would load
+// the webhook: the event's transaction sees the new revision.
+func TestAPIWebhookEventsBeforePoll(t *testing.T) {
+	sc := backends[1].config(t)
+	creator := open(t, sc, false, okPipeline)
+	recorder := open(t, sc, false, okPipeline)
+	recorder.pollInterval = time.Hour
+	configureWebhooks(t, creator, WebhookConfig{})
+	configureWebhooks(t, recorder, WebhookConfig{})
+	if err := recorder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rc := newReceiver(t)
+	_, secret, err := creator.CreateWebhook(ctx, webhook.Definition{Name: "fresh", URL: rc.srv.URL, EventTypes: queuedOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.setSecrets(secret)
+	id := trigger(t, recorder, "deploy", nil)
 	if got := rc.waitAccepted(t, 1); got[0].Envelope.Data.Action.ID != id || !got[0].SignatureOK {
 		t.Errorf("delivery %+v", got[0])
 	}

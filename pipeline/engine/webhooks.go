@@ -80,7 +80,7 @@ func (s *webhookSet) isConfigured(name string) bool {
 func (e *Engine) ConfigureWebhooks(ctx context.Context, cfg WebhookConfig) (map[string]string, error) {
 	e.reload.Lock()
 	defer e.reload.Unlock()
-	api, err := e.loadAPIDefinitions(ctx)
+	api, err := loadAPIDefinitions(ctx, e.store)
 	if err != nil {
 		return nil, unavailable(err)
 	}

@@ -116,10 +116,20 @@ func getHook(ctx context.Context, q querier, id, lock string) (*HookRecord, erro
 
 // Hooks implements Store.
 func (d *db) Hooks(ctx context.Context, pipeline string) ([]HookRecord, error) {
+	return listHooks(ctx, d.pool, pipeline)
+}
+
+// Hooks implements Tx.
+func (t *tx) Hooks(ctx context.Context, pipeline string) ([]HookRecord, error) {
+	return listHooks(ctx, t.q, pipeline)
+}
+
+// listHooks reads the hooks of a pipeline, or all when it is "".
+func listHooks(ctx context.Context, q querier, pipeline string) ([]HookRecord, error) {
 	if pipeline == "" {
-		return scanHooks(d.pool.query(ctx, `SELECT `+hookColumns+` FROM hookgate_hook ORDER BY created_at, id`))
+		return scanHooks(q.query(ctx, `SELECT `+hookColumns+` FROM hookgate_hook ORDER BY created_at, id`))
 	}
-	return scanHooks(d.pool.query(ctx, `SELECT `+hookColumns+` FROM hookgate_hook WHERE pipeline = $1
+	return scanHooks(q.query(ctx, `SELECT `+hookColumns+` FROM hookgate_hook WHERE pipeline = $1
 		ORDER BY created_at, id`, pipeline))
 }
 

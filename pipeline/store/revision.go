@@ -3,9 +3,15 @@ package store
 import "context"
 
 // Revision implements Store.
-func (d *db) Revision(ctx context.Context) (int64, error) {
+func (d *db) Revision(ctx context.Context) (int64, error) { return revision(ctx, d.pool) }
+
+// Revision implements Tx.
+func (t *tx) Revision(ctx context.Context) (int64, error) { return revision(ctx, t.q) }
+
+// revision reads the revision counter.
+func revision(ctx context.Context, q querier) (int64, error) {
 	var rev int64
-	err := queryOne(ctx, d.pool, `SELECT revision FROM hookgate_revision`, nil, &rev)
+	err := queryOne(ctx, q, `SELECT revision FROM hookgate_revision`, nil, &rev)
 	return rev, err
 }
 

@@ -102,6 +102,11 @@ type Tx interface {
 	// new revision. On PostgreSQL it serializes such changes until the
 	// end of the transaction.
 	BumpRevision(ctx context.Context) (int64, error)
+	// Revision, Hooks and Webhooks read as the Store's methods do, as
+	// the transaction sees the store.
+	Revision(ctx context.Context) (int64, error)
+	Hooks(ctx context.Context, pipeline string) ([]HookRecord, error)
+	Webhooks(ctx context.Context) ([]WebhookRecord, error)
 	WebhookTx
 	HookTx
 }

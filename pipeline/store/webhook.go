@@ -456,8 +456,14 @@ func (d *db) Webhook(ctx context.Context, name string) (*WebhookRecord, error) {
 }
 
 // Webhooks implements Store.
-func (d *db) Webhooks(ctx context.Context) ([]WebhookRecord, error) {
-	return scanWebhooks(d.pool.query(ctx, `SELECT `+webhookColumns+` FROM hookgate_webhook ORDER BY name`))
+func (d *db) Webhooks(ctx context.Context) ([]WebhookRecord, error) { return listWebhooks(ctx, d.pool) }
+
+// Webhooks implements Tx.
+func (t *tx) Webhooks(ctx context.Context) ([]WebhookRecord, error) { return listWebhooks(ctx, t.q) }
+
+// listWebhooks reads every stored webhook, by name.
+func listWebhooks(ctx context.Context, q querier) ([]WebhookRecord, error) {
+	return scanWebhooks(q.query(ctx, `SELECT `+webhookColumns+` FROM hookgate_webhook ORDER BY name`))
 }
 
 // scanWebhooks reads the rows of a query of webhookColumns and closes them.
