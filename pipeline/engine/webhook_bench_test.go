@@ -39,6 +39,19 @@ func prefill(b *testing.B, e *Engine, n int) {
 	}
 }
 
+// openBenchWebhook opens an engine, started or not, with a webhook
+// "bench" subscribed to hook.rejected, whose receiver answers 204 at once.
+func openBenchWebhook(b *testing.B, be backend, start bool) *Engine {
+	b.Helper()
+	e := open(b, be.config(b), start, benchPipeline)
+	rc := newReceiver(b, testSecret)
+	rc.setAnswer(answerStatus(http.StatusNoContent))
+	configureWebhooks(b, e, WebhookConfig{Webhooks: []webhook.Definition{
+		{Name: "bench", URL: rc.srv.URL, Secrets: []string{testSecret}, EventTypes: rejectedOnly},
+	}})
+	return e
+}
+
 // BenchmarkDeliveries measures delivery attempts per second to a local
 // receiver that answers 204 at once: b.N deliveries are stored pending
 // first, then the workers start and the clock runs until the last
@@ -46,12 +59,7 @@ func prefill(b *testing.B, e *Engine, n int) {
 func BenchmarkDeliveries(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
-			e := open(b, be.config(b), false, benchPipeline)
-			rc := newReceiver(b, testSecret)
-			rc.setAnswer(answerStatus(http.StatusNoContent))
-			configureWebhooks(b, e, WebhookConfig{Webhooks: []webhook.Definition{
-				{Name: "bench", URL: rc.srv.URL, Secrets: []string{testSecret}, EventTypes: rejectedOnly},
-			}})
+			e := openBenchWebhook(b, be, false)
 			prefill(b, e, b.N)
 			b.ResetTimer()
 			start := time.Now()
@@ -74,12 +82,7 @@ func BenchmarkDeliveries(b *testing.B) {
 func BenchmarkDeliveriesLive(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
-			e := open(b, be.config(b), true, benchPipeline)
-			rc := newReceiver(b, testSecret)
-			rc.setAnswer(answerStatus(http.StatusNoContent))
-			configureWebhooks(b, e, WebhookConfig{Webhooks: []webhook.Definition{
-				{Name: "bench", URL: rc.srv.URL, Secrets: []string{testSecret}, EventTypes: rejectedOnly},
-			}})
+			e := openBenchWebhook(b, be, true)
 			r := HookRejected{Hook: "github", Reason: "signature_invalid", RemoteIP: "203.0.113.1"}
 			b.SetParallelism(16)
 			b.ResetTimer()
