@@ -48,6 +48,9 @@ type deliveryRef struct {
 	// At is when the attempt is due: a job due sooner than workerWaitMax
 	// is available at once, and its worker waits.
 	At time.Time `json:"at"`
+	// Webhook is the delivery's webhook: a job takes deliveries of one
+	// webhook only, so that a slow receiver delays no other's.
+	Webhook string `json:"-"`
 }
 
 // deliveryArgs are the arguments of the job of one attempt of a delivery,
@@ -212,7 +215,7 @@ func (e *Engine) storeResult(ctx context.Context, tx store.Tx, policy webhook.Po
 	case retry:
 		at := now.Add(wait)
 		*next = store.DeliveryNext{Status: webhook.DeliveryPending, NextAttemptAt: &at, JobToken: newToken()}
-		due = append(due, deliveryRef{DeliveryID: d.ID, Token: next.JobToken, At: at})
+		due = append(due, deliveryRef{DeliveryID: d.ID, Token: next.JobToken, At: at, Webhook: d.Webhook})
 	default:
 		*next = store.DeliveryNext{Status: webhook.DeliveryFailed}
 	}
@@ -246,5 +249,5 @@ func releaseNext(ctx context.Context, tx store.Tx, name, actionID string, state 
 	if err := tx.ScheduleDelivery(ctx, id, webhook.DeliveryPending, token, now, now); err != nil {
 		return nil, err
 	}
-	return &deliveryRef{DeliveryID: id, Token: token, At: now}, nil
+	return &deliveryRef{DeliveryID: id, Token: token, At: now, Webhook: name}, nil
 }

@@ -515,7 +515,7 @@ func (e *Engine) recoverSQLite() error {
 			if err := tx.ScheduleDelivery(ctx, d.ID, webhook.DeliveryPending, token, at, now); err != nil {
 				return nil, err
 			}
-			due = append(due, deliveryRef{DeliveryID: d.ID, Token: token, At: at})
+			due = append(due, deliveryRef{DeliveryID: d.ID, Token: token, At: at, Webhook: d.Webhook})
 		}
 		e.logger.Info("deliveries resumed", zap.Int("count", len(pending)))
 		return due, nil

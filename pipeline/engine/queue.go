@@ -162,19 +162,21 @@ func (q *riverQueue[TTx]) insertDeliveries(ctx context.Context, tx store.Tx, ref
 }
 
 // groupDeliveries puts the deliveries due now (sooner than a worker
-// waits) deliveriesPerJob to a job, in order; the others get a job each.
+// waits) of each webhook deliveriesPerJob to a job, in order; the others
+// get a job each.
 func groupDeliveries(refs []deliveryRef) []deliveryArgs {
 	jobs := make([]deliveryArgs, 0, len(refs))
-	open := -1 // the index in jobs of the job that takes more
+	open := make(map[string]int) // by webhook, the index in jobs of the job that takes more
 	for _, ref := range refs {
+		i, ok := open[ref.Webhook]
 		switch {
 		case time.Until(ref.At) >= workerWaitMax:
 			jobs = append(jobs, deliveryArgs{deliveryRef: ref})
-		case open >= 0 && len(jobs[open].More) < deliveriesPerJob-1:
-			jobs[open].More = append(jobs[open].More, ref)
+		case ok && len(jobs[i].More) < deliveriesPerJob-1:
+			jobs[i].More = append(jobs[i].More, ref)
 		default:
 			jobs = append(jobs, deliveryArgs{deliveryRef: ref})
-			open = len(jobs) - 1
+			open[ref.Webhook] = len(jobs) - 1
 		}
 	}
 	return jobs

@@ -66,7 +66,7 @@ func (e *Engine) RetryDelivery(ctx context.Context, ref, deliveryID string) (*st
 		if inserted, err = tx.RetryDelivery(ctx, d.ID, token, now); err != nil || !inserted {
 			return nil, err
 		}
-		return []deliveryRef{{DeliveryID: d.ID, Token: token, At: now}}, nil
+		return []deliveryRef{{DeliveryID: d.ID, Token: token, At: now, Webhook: rec.Name}}, nil
 	})
 	if refused != nil {
 		return nil, refused

@@ -376,7 +376,7 @@ func (e *Engine) RestartWebhook(ctx context.Context, ref string) (int, error) {
 			if err := tx.ScheduleDelivery(ctx, id, webhook.DeliveryPending, token, now, now); err != nil {
 				return nil, err
 			}
-			due[i] = deliveryRef{DeliveryID: id, Token: token, At: now}
+			due[i] = deliveryRef{DeliveryID: id, Token: token, At: now, Webhook: name}
 		}
 		n = len(due)
 		return due, nil
