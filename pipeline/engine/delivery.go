@@ -26,9 +26,11 @@ const (
 	// shared too.
 	deliveriesPerJob = 32
 	// attemptsPerJob is how many of its deliveries a job attempts at
-	// once: with deliveryWorkers, it bounds the attempts in flight, and
-	// so the connections open to receivers.
+	// once.
 	attemptsPerJob = 8
+	// maxAttempts bounds the attempts in flight, and so the connections
+	// open to receivers.
+	maxAttempts = deliveryWorkers * attemptsPerJob
 	// deliveryGrace is added to the attempt timeouts to make a delivery
 	// job's timeout: the time to store the results.
 	deliveryGrace = 30 * time.Second

@@ -61,7 +61,7 @@ type webhookSet struct {
 func newWebhookSet(cfg WebhookConfig) *webhookSet {
 	policy := cfg.Policy.WithDefaults()
 	return &webhookSet{byName: make(map[string]*webhook.Webhook), varNames: cfg.VariableNames, policy: policy,
-		client: webhook.NewClient(webhook.NewGuard(cfg.AllowTargets), policy.Timeout), revision: -1}
+		client: webhook.NewClient(webhook.NewGuard(cfg.AllowTargets), policy.Timeout, maxAttempts), revision: -1}
 }
 
 // isConfigured reports whether the webhook name is a configured one.

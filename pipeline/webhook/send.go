@@ -84,14 +84,17 @@ type Client struct {
 }
 
 // NewClient is a client whose connections guard checks, with a timeout
-// per attempt.
-func NewClient(guard Guard, timeout time.Duration) *Client {
+// per attempt, for up to parallel attempts at once: it keeps as many
+// connections open to a receiver, so that a backlog drained to one
+// receiver reuses its connections rather than dialing anew for most
+// attempts (and filling the machine's ports with closed ones).
+func NewClient(guard Guard, timeout time.Duration, parallel int) *Client {
 	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: guard.control}
 	transport := &http.Transport{
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   64,
+		MaxIdleConns:          parallel,
+		MaxIdleConnsPerHost:   parallel,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   timeout,
 		ExpectContinueTimeout: time.Second,
