@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
-	"sync"
 
 	"github.com/hookgate/hookgate/pipeline/store"
 )
@@ -19,69 +17,34 @@ type txRequest struct {
 	done chan error
 }
 
-// txBatcher runs txFuncs in shared transactions (group commit), as the
-// trigger batcher does for triggers: the results of delivery attempts
-// arriving while one transaction commits go in the next one. A batch that
-// fails is retried one function per transaction, so that one function's
-// error fails only its caller.
+// txBatcher runs txFuncs in shared transactions (group commit): the
+// results of delivery attempts arriving while one transaction commits go
+// in the next one. A batch that fails is retried one function per
+// transaction, so that one function's error fails only its caller.
 type txBatcher struct {
-	e        *Engine
-	requests chan *txRequest
-	mu       sync.RWMutex
-	closed   bool
-	done     sync.WaitGroup
+	e *Engine
+	groupCommit[*txRequest]
 }
 
-// newTxBatcher starts a batcher: one committer on SQLite, a few on
-// PostgreSQL.
+// newTxBatcher starts a batcher.
 func newTxBatcher(e *Engine) *txBatcher {
-	b := &txBatcher{e: e, requests: make(chan *txRequest, 4*maxBatch)}
-	committers := 1
-	if e.store.Backend() == "postgres" {
-		committers = 4
-	}
-	for range committers {
-		b.done.Go(b.loop)
-	}
+	b := &txBatcher{e: e}
+	b.start(e.store.Backend(), b.commit)
 	return b
-}
-
-// close stops taking functions and waits for those taken to be committed.
-func (b *txBatcher) close() {
-	b.mu.Lock()
-	b.closed = true
-	close(b.requests)
-	b.mu.Unlock()
-	b.done.Wait()
 }
 
 // run runs fn in a shared transaction and returns once it committed, or
 // fn's error.
 func (b *txBatcher) run(ctx context.Context, fn txFunc) error {
 	r := &txRequest{fn: fn, done: make(chan error, 1)}
-	b.mu.RLock()
-	if b.closed {
-		b.mu.RUnlock()
-		return fmt.Errorf("%w: the engine is stopped", ErrUnavailable)
+	if err := b.submit(ctx, r); err != nil {
+		return err
 	}
-	b.requests <- r
-	b.mu.RUnlock()
 	select {
 	case err := <-r.done:
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
-	}
-}
-
-// loop commits batches until the batcher is closed and drained.
-func (b *txBatcher) loop() {
-	for {
-		batch, ok := gather(b.requests)
-		if !ok {
-			return
-		}
-		b.commit(batch)
 	}
 }
 

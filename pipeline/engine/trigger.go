@@ -5,20 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/hookgate/hookgate/pipeline/action"
 	"github.com/hookgate/hookgate/pipeline/store"
 	"github.com/hookgate/hookgate/pipeline/webhook"
-)
-
-// Group commit of triggers.
-const (
-	// maxBatch is the most triggers stored in one transaction.
-	maxBatch = 256
-	// batchTimeout bounds the transaction of a batch.
-	batchTimeout = 10 * time.Second
 )
 
 // request is one Trigger waiting for its batch to commit.
@@ -34,86 +25,18 @@ type result struct {
 	err       error
 }
 
-// batcher stores triggers in batches: while one transaction commits, the
-// triggers arriving meanwhile gather and go in the next one, so that the
-// cost of a commit (an fsync on SQLite) is shared.
+// batcher stores triggers in batches (group commit), actions and jobs
+// together.
 type batcher struct {
-	e        *Engine
-	requests chan *request
-	mu       sync.RWMutex
-	closed   bool
-	done     sync.WaitGroup
+	e *Engine
+	groupCommit[*request]
 }
 
-// newBatcher starts the batcher: one committer on SQLite, whose writes
-// are serial anyway, a few on PostgreSQL.
+// newBatcher starts the batcher.
 func newBatcher(e *Engine) *batcher {
-	b := &batcher{e: e, requests: make(chan *request, 4*maxBatch)}
-	committers := 1
-	if e.store.Backend() == "postgres" {
-		committers = 4
-	}
-	for range committers {
-		b.done.Go(b.run)
-	}
+	b := &batcher{e: e}
+	b.start(e.store.Backend(), b.commit)
 	return b
-}
-
-// close stops taking requests and waits for those taken to be answered.
-func (b *batcher) close() {
-	b.mu.Lock()
-	b.closed = true
-	close(b.requests)
-	b.mu.Unlock()
-	b.done.Wait()
-}
-
-// submit queues a request; it fails once the batcher is closed.
-func (b *batcher) submit(ctx context.Context, r *request) error {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	if b.closed {
-		return fmt.Errorf("%w: the engine is stopped", ErrUnavailable)
-	}
-	select {
-	case b.requests <- r:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// gather waits for a request, then takes those already waiting behind it,
-// up to maxBatch. It reports false once requests is closed and drained.
-func gather[R any](requests <-chan R) ([]R, bool) {
-	first, ok := <-requests
-	if !ok {
-		return nil, false
-	}
-	batch := []R{first}
-	for len(batch) < maxBatch {
-		select {
-		case r, ok := <-requests:
-			if !ok {
-				return batch, true
-			}
-			batch = append(batch, r)
-		default:
-			return batch, true
-		}
-	}
-	return batch, true
-}
-
-// run commits batches until the batcher is closed and drained.
-func (b *batcher) run() {
-	for {
-		batch, ok := gather(b.requests)
-		if !ok {
-			return
-		}
-		b.commit(batch)
-	}
 }
 
 // commit stores a batch in one transaction, actions and jobs together,
