@@ -337,22 +337,27 @@ func (t *tx) Cancel(ctx context.Context, id string, at time.Time) (Cancellation,
 
 // InterruptRunning implements Tx.
 func (t *tx) InterruptRunning(ctx context.Context, at time.Time) ([]string, error) {
-	r, err := t.q.query(ctx, `UPDATE hookgate_action SET status = 'failed', reason = 'interrupted',
+	return scanStrings(t.q.query(ctx, `UPDATE hookgate_action SET status = 'failed', reason = 'interrupted',
 		detail = 'hookgate stopped while the action was running', finished_at = $1
-		WHERE status = 'running' RETURNING id`, at.UnixMicro())
+		WHERE status = 'running' RETURNING id`, at.UnixMicro()))
+}
+
+// scanStrings reads the rows of a query of one text column and closes
+// them.
+func scanStrings(r rows, err error) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	var ids []string
+	var list []string
 	for r.Next() {
-		var id string
-		if err := r.Scan(&id); err != nil {
+		var s string
+		if err := r.Scan(&s); err != nil {
 			return nil, err
 		}
-		ids = append(ids, id)
+		list = append(list, s)
 	}
-	return ids, r.Err()
+	return list, r.Err()
 }
 
 // DeleteFinished implements Store.

@@ -406,21 +406,9 @@ func (t *tx) HoldPending(ctx context.Context, webhookName string, at time.Time) 
 
 // Restartable implements WebhookTx.
 func (t *tx) Restartable(ctx context.Context, webhookName string, at time.Time) ([]string, error) {
-	r, err := t.q.query(ctx, `SELECT id FROM hookgate_delivery WHERE webhook = $1
-		AND (status = 'held' OR (status = 'pending' AND next_attempt_at > $2 AND attempt_started_at IS NULL)) ORDER BY id`, webhookName, at.UnixMicro())
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	var ids []string
-	for r.Next() {
-		var id string
-		if err := r.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, r.Err()
+	return scanStrings(t.q.query(ctx, `SELECT id FROM hookgate_delivery WHERE webhook = $1
+		AND (status = 'held' OR (status = 'pending' AND next_attempt_at > $2 AND attempt_started_at IS NULL)) ORDER BY id`,
+		webhookName, at.UnixMicro()))
 }
 
 // PendingDeliveries implements WebhookTx.
