@@ -190,10 +190,12 @@ func jsonKind(kind string) string {
 }
 
 // pageDefaults are the page size when none is asked for, and the largest
-// one allowed.
+// one allowed, and the largest page number: far beyond any list, and small
+// enough that a page's offset cannot overflow.
 const (
 	defaultPageSize = 10
 	maxPageSize     = 100
+	maxPage         = 1 << 31
 )
 
 // pageRequest is the page a list asks for.
@@ -201,8 +203,8 @@ type pageRequest struct {
 	page, size int
 }
 
-// parsePage reads ?page=&pageSize=: pages count from 1, sizes go up to
-// 100, default 10.
+// parsePage reads ?page=&pageSize=: pages count from 1 (up to 2^31),
+// sizes go up to 100, default 10.
 func parsePage(r *http.Request) (pageRequest, error) {
 	p := pageRequest{page: 1, size: defaultPageSize}
 	q := r.URL.Query()
@@ -210,17 +212,14 @@ func parsePage(r *http.Request) (pageRequest, error) {
 		name string
 		dst  *int
 		max  int
-	}{{"page", &p.page, 0}, {"pageSize", &p.size, maxPageSize}} {
+	}{{"page", &p.page, maxPage}, {"pageSize", &p.size, maxPageSize}} {
 		raw := q.Get(param.name)
 		if raw == "" {
 			continue
 		}
 		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 || (param.max > 0 && n > param.max) {
-			if param.max > 0 {
-				return p, badRequest("invalid_page", "%s %q: want a whole number from 1 to %d", param.name, raw, param.max)
-			}
-			return p, badRequest("invalid_page", "%s %q: want a whole number from 1", param.name, raw)
+		if err != nil || n < 1 || n > param.max {
+			return p, badRequest("invalid_page", "%s %q: want a whole number from 1 to %d", param.name, raw, param.max)
 		}
 		*param.dst = n
 	}
