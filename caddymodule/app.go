@@ -65,9 +65,17 @@ type App struct {
 	// path. Default: /hooks/<id> on the host the API was called on.
 	PublicURL string `json:"public_url,omitempty"`
 
+	// MaxBuffered bounds the bytes of hook bodies held in memory at once,
+	// across all hooks, while they are read and handled. Beyond it, new
+	// hooks are answered 503 with Retry-After; hooks already read go on.
+	// Default: 256 MiB.
+	MaxBuffered int64 `json:"max_buffered,omitempty"`
+
 	plans map[string]bool
 	hooks []webhook.Definition
 	allow []netip.Prefix
+	// buffered is what MaxBuffered grants the bodies being read.
+	buffered *bodyBudget
 	// variables are the names of the variables the hooks of this config
 	// declare (placeholders of webhook URLs and headers), under mu.
 	mu            sync.Mutex
@@ -169,6 +177,10 @@ func (*App) CaddyModule() caddy.ModuleInfo {
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
 	a.started = make(chan struct{})
+	if a.MaxBuffered == 0 {
+		a.MaxBuffered = defaultMaxBuffered
+	}
+	a.buffered = &bodyBudget{limit: a.MaxBuffered}
 	if a.Storage == nil {
 		a.Storage = &Storage{Driver: "sqlite"}
 	}

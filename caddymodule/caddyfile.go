@@ -9,7 +9,6 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/dustin/go-humanize"
 
 	"github.com/hookgate/hookgate/pipeline/hook"
 	"github.com/hookgate/hookgate/pipeline/signature"
@@ -35,6 +34,7 @@ func init() {
 //		tolerance <duration>
 //		public_url <url>
 //		max_body <size>
+//		read_timeout <duration>
 //		methods <method...>
 //		var <name> <path> [string|int|float|bool|json] [required] [default <value>]
 //		when <expr>
@@ -96,14 +96,17 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.PublicURL = d.Val()
 		case "max_body":
-			if !d.NextArg() {
-				return d.ArgErr()
+			size, err := parseSize(d)
+			if err != nil {
+				return err
 			}
-			size, err := humanize.ParseBytes(d.Val())
-			if err != nil || size == 0 {
-				return d.Errf("max_body %q: want a size such as 1MB", d.Val())
+			h.MaxBody = size
+		case "read_timeout":
+			dur, err := parseDuration(d)
+			if err != nil {
+				return err
 			}
-			h.MaxBody = int64(size)
+			h.ReadTimeout = dur
 		case "methods":
 			h.Methods = d.RemainingArgs()
 			if len(h.Methods) == 0 {

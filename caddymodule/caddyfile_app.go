@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/dustin/go-humanize"
 
 	"github.com/hookgate/hookgate/pipeline/action"
 	"github.com/hookgate/hookgate/pipeline/webhook"
@@ -49,6 +51,7 @@ import (
 //				body <expr>
 //			}
 //			allow_targets <cidr...>
+//			max_buffered <size>
 //			delivery {
 //				retry_schedule <duration...>
 //				fail_after <n>
@@ -111,6 +114,12 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 				return nil, d.Err(err.Error())
 			}
 			app.AllowTargets = append(app.AllowTargets, args...)
+		case "max_buffered":
+			size, err := parseSize(d)
+			if err != nil {
+				return nil, err
+			}
+			app.MaxBuffered = size
 		case "delivery":
 			dl, err := parseDelivery(d)
 			if err != nil {
@@ -362,6 +371,22 @@ func parsePositive(d *caddyfile.Dispenser) (int, error) {
 		return 0, d.ArgErr()
 	}
 	return n, nil
+}
+
+// parseSize reads a positive size argument, such as 25MB or 256MiB.
+func parseSize(d *caddyfile.Dispenser) (int64, error) {
+	opt := d.Val()
+	if !d.NextArg() {
+		return 0, d.ArgErr()
+	}
+	size, err := humanize.ParseBytes(d.Val())
+	if err != nil || size == 0 || size > math.MaxInt64 {
+		return 0, d.Errf("%s %q: want a size such as 1MB", opt, d.Val())
+	}
+	if d.NextArg() {
+		return 0, d.ArgErr()
+	}
+	return int64(size), nil
 }
 
 // parseDuration reads a positive duration argument.

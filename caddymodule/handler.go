@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -38,6 +37,8 @@ var now = time.Now
 // is answered here with a JSON body and never reaches the next handler:
 //
 //	405 method_not_allowed (with Allow), 413 payload_too_large,
+//	408 request_timeout (the body took longer than read_timeout),
+//	503 overloaded (with Retry-After: the app's max_buffered is spent),
 //	401 signature_missing | signature_invalid | timestamp_out_of_tolerance,
 //	400 invalid_payload, 422 invalid_variables | condition_error,
 //	200 {"status":"skipped","reason":"condition"},
@@ -83,6 +84,11 @@ type Handler struct {
 	// answered with 413 before any signature work. Default: 25 MiB,
 	// GitHub's cap.
 	MaxBody int64 `json:"max_body,omitempty"`
+
+	// ReadTimeout bounds the time a hook's body may take to arrive, from
+	// the moment this handler starts reading it; a slower body is answered
+	// 408. Default: 30s.
+	ReadTimeout caddy.Duration `json:"read_timeout,omitempty"`
 
 	// Methods are the HTTP methods accepted; others are answered with 405.
 	// Default: POST.
@@ -204,10 +210,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// setDefaults fills in the body limit and the methods.
+// setDefaults fills in the body limits and the methods.
 func (h *Handler) setDefaults() {
 	if h.MaxBody == 0 {
 		h.MaxBody = defaultMaxBody
+	}
+	if h.ReadTimeout == 0 {
+		h.ReadTimeout = caddy.Duration(defaultReadTimeout)
 	}
 	if len(h.Methods) == 0 {
 		h.Methods = []string{http.MethodPost}
@@ -317,17 +326,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.answer(w, r, http.StatusMethodNotAllowed, "method_not_allowed",
 			map[string]any{"error": "method_not_allowed", "allow": h.Methods})
 	}
-	buf := bodyBuffers.Get().(*bytes.Buffer)
-	defer releaseBody(buf)
-	body, err := h.readBody(buf, w, r)
+	hb := newHookBody(h.budget())
+	defer hb.release()
+	body, err := h.readBody(hb, w, r)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return h.answer(w, r, http.StatusRequestEntityTooLarge, "payload_too_large",
-				map[string]any{"error": "payload_too_large", "limit": h.MaxBody})
-		}
-		return h.answer(w, r, http.StatusBadRequest, "invalid_payload",
-			map[string]any{"error": "invalid_payload", "detail": "reading the body: " + err.Error()})
+		return h.answerUnread(w, r, err)
 	}
 
 	sreq := &signature.Request{Method: r.Method, URL: h.publicURL(r), Header: r.Header, Body: body}
@@ -389,34 +392,34 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	return next.ServeHTTP(w, r)
 }
 
-// readBody reads the whole body into buf, at most MaxBody bytes. A body
-// announced as too large is refused before a byte is read.
-func (h *Handler) readBody(buf *bytes.Buffer, w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if r.ContentLength > h.MaxBody {
-		return nil, &http.MaxBytesError{Limit: h.MaxBody}
+// answerUnread answers a hook whose body could not be read: 413 over
+// MaxBody, 408 past the read timeout, 503 with Retry-After while the
+// buffers are full, 400 otherwise (the client went away mid-body).
+func (h *Handler) answerUnread(w http.ResponseWriter, r *http.Request, err error) error {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return h.answer(w, r, http.StatusRequestEntityTooLarge, "payload_too_large",
+			map[string]any{"error": "payload_too_large", "limit": h.MaxBody})
+	case errors.Is(err, errReadTimeout):
+		w.Header().Set("Connection", "close")
+		return h.answer(w, r, http.StatusRequestTimeout, "request_timeout",
+			map[string]any{"error": "request_timeout", "detail": err.Error(), "timeout": time.Duration(h.ReadTimeout).String()})
+	case errors.Is(err, errBuffersFull):
+		w.Header().Set("Retry-After", "5")
+		return h.answer(w, r, http.StatusServiceUnavailable, "overloaded",
+			map[string]any{"error": "overloaded", "detail": err.Error() + "; retry later"})
 	}
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.MaxBody))
-	return buf.Bytes(), err
+	return h.answer(w, r, http.StatusBadRequest, "invalid_payload",
+		map[string]any{"error": "invalid_payload", "detail": "reading the body: " + err.Error()})
 }
 
-// bodyBuffers recycles the buffers bodies are read into: a hook's body is
-// held only until the handlers after this one return.
-var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// maxPooledBody is the largest buffer kept for reuse, so that one large
-// hook does not pin its memory.
-const maxPooledBody = 1 << 20
-
-// releaseBody returns buf to the pool.
-func releaseBody(buf *bytes.Buffer) {
-	if buf.Cap() > maxPooledBody {
-		return
+// budget is the budget of buffered bytes this hook's bodies take from.
+func (h *Handler) budget() *bodyBudget {
+	if h.app != nil && h.app.buffered != nil {
+		return h.app.buffered
 	}
-	buf.Reset()
-	bodyBuffers.Put(buf)
+	return defaultBudget
 }
 
 // publicURL is the URL the provider posted to: PublicURL when configured
