@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/hookgate/hookgate/pipeline/action"
 )
@@ -277,10 +278,7 @@ func scanActions(r rows) ([]action.Action, error) {
 		if deliveryID != nil {
 			a.DeliveryID = *deliveryID
 		}
-		var err error
-		if a.Variables, err = decodeVariables(vars); err != nil {
-			return nil, fmt.Errorf("action %s: variables: %v", a.ID, err)
-		}
+		a.Variables = decodeVariables(vars)
 		a.CreatedAt = fromMicro(created)
 		a.StartedAt, a.FinishedAt = timePointer(started), timePointer(finished)
 		a.Steps = []action.StepResult{}
@@ -416,21 +414,24 @@ func queryOne(ctx context.Context, q querier, query string, args []any, dest ...
 }
 
 // decodeVariables decodes stored variables, keeping integers as int64
-// (as the hook extracted them) and other numbers as float64.
-func decodeVariables(s string) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader([]byte(s)))
-	dec.UseNumber()
-	var vars map[string]any
-	if err := dec.Decode(&vars); err != nil {
-		return nil, err
-	}
-	if vars == nil {
-		vars = map[string]any{}
-	}
-	for k, v := range vars {
-		vars[k] = numbers(v, true)
-	}
-	return vars, nil
+// (as the hook extracted them) and other numbers as float64. Each value is
+// decoded on its own, and one that the JSON decoder refuses (nested
+// deeper than it allows) is kept as its JSON text: what one action stored
+// never makes it, or a list of actions, unreadable.
+func decodeVariables(s string) map[string]any {
+	vars := map[string]any{}
+	gjson.Parse(s).ForEach(func(key, value gjson.Result) bool {
+		dec := json.NewDecoder(strings.NewReader(value.Raw))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			vars[key.String()] = value.Raw
+			return true
+		}
+		vars[key.String()] = numbers(v, true)
+		return true
+	})
+	return vars
 }
 
 // numbers replaces the json.Numbers in v: at the top level an integer

@@ -57,6 +57,7 @@ func TestConformance(t *testing.T) {
 		{"Steps", testSteps},
 		{"Cancel", testCancel},
 		{"List", testList},
+		{"HostileVariables", testHostileVariables},
 		{"Counts", testCounts},
 		{"InterruptRunning", testInterruptRunning},
 		{"DeleteFinished", testDeleteFinished},
@@ -379,6 +380,35 @@ func testList(t *testing.T, s store.Store) {
 	list, _ := s.Actions(ctx, store.Filter{Status: action.StatusRunning})
 	if len(list) != 1 || len(list[0].Steps) != 1 {
 		t.Errorf("list without the steps: %+v", list)
+	}
+}
+
+// testHostileVariables: an action whose stored variables the JSON
+// decoder refuses (nested deeper than its limit of 10,000) is still
+// listed and read, with that value as its JSON text, and the other
+// actions with it.
+func testHostileVariables(t *testing.T, s store.Store) {
+	deep := any("x")
+	for range 10_001 {
+		deep = []any{deep}
+	}
+	hostile := newAction("a", "h", "", time.Now())
+	hostile.Variables = map[string]any{"ref": "main", "n": int64(3), "deep": deep}
+	plain := newAction("a", "h", "", time.Now().Add(time.Millisecond))
+	insert(t, s, hostile, plain)
+
+	list, err := s.Actions(ctx, store.Filter{Pipeline: "a"})
+	if err != nil || len(list) != 2 || list[0].ID != plain.ID || list[1].ID != hostile.ID {
+		t.Fatalf("Actions = %d actions, %v; want both", len(list), err)
+	}
+	got, err := s.Action(ctx, hostile.ID)
+	if err != nil {
+		t.Fatalf("Action: %v", err)
+	}
+	text, _ := got.Variables["deep"].(string)
+	if got.Variables["ref"] != "main" || got.Variables["n"] != int64(3) ||
+		!strings.HasPrefix(text, "[[[") || !strings.Contains(text, `"x"]]]`) {
+		t.Errorf("variables = ref %v, n %v, deep %.20q", got.Variables["ref"], got.Variables["n"], text)
 	}
 }
 
