@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -49,7 +50,15 @@ func startAPIServer(tb testing.TB) *apiServer {
 	if err := caddy.Load([]byte(config), true); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { _ = caddy.Load([]byte(`{"admin":{"disabled":true,"config":{"persist":false}}}`), true) })
+	tb.Cleanup(func() {
+		// Leave what caddytest expects (the tests of this package hold
+		// the port lock), except in fuzz workers, which run side by side.
+		after := `{"admin":{"listen":"localhost:2999","config":{"persist":false}}}`
+		if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+			after = `{"admin":{"disabled":true,"config":{"persist":false}}}`
+		}
+		_ = caddy.Load([]byte(after), true)
+	})
 	app, err := caddy.ActiveContext().App("http")
 	if err != nil {
 		tb.Fatal(err)

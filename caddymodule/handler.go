@@ -13,7 +13,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/tidwall/gjson"
 	"go.uber.org/zap"
 
 	"github.com/hookgate/hookgate/pipeline/action"
@@ -53,7 +52,7 @@ var now = time.Now
 //	Placeholder | Description
 //	------------|-------------
 //	`{hookgate.hook}` | The hook's name
-//	`{hookgate.vars.<name>}` | The value of a variable (JSON for json values)
+//	`{hookgate.vars.<name>}` | The value of a variable (JSON for json values), without CR, LF and NUL
 //	`{hookgate.delivery_id}` | The provider's delivery id, where it sends one
 type Handler struct {
 	// Name of the hook, used in logs, placeholders and conditions.
@@ -351,9 +350,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 
 	payload := hook.Payload(r.Header.Get("Content-Type"), body)
-	if h.needsJSON && !gjson.ValidBytes(payload) {
-		return h.answer(w, r, http.StatusBadRequest, "body is not valid JSON",
-			map[string]any{"error": "invalid_payload", "detail": "the body is not valid JSON"})
+	if h.needsJSON {
+		if err := hook.CheckJSON(payload); err != nil {
+			return h.answer(w, r, http.StatusBadRequest, "body is not valid JSON: "+err.Error(),
+				map[string]any{"error": "invalid_payload", "detail": "the body is not valid JSON: " + err.Error()})
+		}
 	}
 	vars, verrs := h.extractor.Extract(payload, r.Header, r.URL.Query())
 	if len(verrs) > 0 {
@@ -379,7 +380,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	repl.Set("hookgate.hook", h.Name)
 	repl.Set("hookgate.delivery_id", deliveryID)
 	for name, v := range vars {
-		repl.Set("hookgate.vars."+name, action.FormatValue(v))
+		repl.Set("hookgate.vars."+name, headerSafe.Replace(action.FormatValue(v)))
 	}
 	if h.Pipeline != "" {
 		return h.trigger(w, r, repl, vars, payload, h.dedupID(r, deliveryID))
@@ -421,6 +422,10 @@ func (h *Handler) budget() *bodyBudget {
 	}
 	return defaultBudget
 }
+
+// headerSafe strips CR, LF and NUL from the values of the
+// {hookgate.vars.*} placeholders, which later handlers put in headers.
+var headerSafe = strings.NewReplacer("\r", "", "\n", "", "\x00", "")
 
 // publicURL is the URL the provider posted to: PublicURL when configured
 // (with the request's query when it has none), else the request's own.

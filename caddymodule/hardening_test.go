@@ -1,0 +1,132 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+
+	"github.com/hookgate/hookgate/pipeline/action"
+)
+
+// hardeningConfig is a gateway probed as an attacker would: a hook with
+// a json variable that triggers a pipeline, a pass-through hook whose
+// variable goes into a header, and the management API.
+func hardeningConfig(dir string, up *upstream) string {
+	return fmt.Sprintf(`{
+	admin localhost:2999
+	skip_install_trust
+	grace_period 1ns
+	http_port 9080
+	https_port 9443
+	hookgate {
+		storage sqlite %[1]s/hookgate.db
+		allow_targets 127.0.0.0/8
+		pipeline deploy {
+			step ok exec /bin/echo {vars.ref}
+		}
+	}
+}
+http://localhost:9080 {
+	handle /deploy {
+		hookgate deploy {
+			signature github
+			secret "%[2]s"
+			var ref ref string required
+			var doc doc json
+			pipeline deploy
+		}
+	}
+	handle /pass {
+		hookgate pass {
+			signature github
+			secret "%[2]s"
+			var ref ref string required
+		}
+		reverse_proxy %[3]s {
+			header_up X-Ref {hookgate.vars.ref}
+		}
+	}
+	handle_path /api/* {
+		hookgate_api {
+			token %[4]s write
+			token %[5]s read
+		}
+	}
+}
+`, dir, githubSecret, up.hostPort(), writeToken, readToken)
+}
+
+// startHardening starts Caddy with hardeningConfig.
+func startHardening(t *testing.T, up *upstream) *caddytest.Tester {
+	tester := caddytest.NewTester(t)
+	tester.InitServer(hardeningConfig(t.TempDir(), up), "caddyfile")
+	stopAtEnd(t)
+	return tester
+}
+
+// TestHostileJSON: a body nested 100,000 levels deep (200 KB) on a hook
+// with a json variable is answered 400 invalid_payload at once (it took
+// 16-32 s and 485 MB, and its stored action made every list of actions
+// fail); a body in invalid UTF-8 too. Then a good hook is accepted, and
+// listing and reading actions work.
+func TestHostileJSON(t *testing.T) {
+	tester := startHardening(t, newUpstream(t))
+	deep := []byte(`{"ref": "main", "doc": ` + strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000) + `}`)
+	start := time.Now()
+	status, _, answer := post(t, tester, "POST", "http://localhost:9080/deploy", deep, signedGitHub(githubSecret, deep, "push"))
+	took := time.Since(start)
+	t.Logf("a body nested 100,000 deep answered in %s", took)
+	if status != 400 || !strings.Contains(answer, `"invalid_payload"`) || !strings.Contains(answer, "deeper than 128") {
+		t.Errorf("deep body: %d %s, want 400 invalid_payload naming the depth", status, answer)
+	}
+	if took > time.Second {
+		t.Errorf("deep body answered in %s, want well under a second", took)
+	}
+	bad := []byte("{\"ref\": \"main\xc3\"}")
+	status, _, answer = post(t, tester, "POST", "http://localhost:9080/deploy", bad, signedGitHub(githubSecret, bad, "push"))
+	if status != 400 || !strings.Contains(answer, "invalid UTF-8") {
+		t.Errorf("invalid UTF-8: %d %s, want 400 invalid_payload", status, answer)
+	}
+
+	good := []byte(`{"ref": "main", "doc": {"a": [[1]]}}`)
+	var queued struct {
+		ActionID string `json:"action_id"`
+	}
+	status, _, answer = post(t, tester, "POST", "http://localhost:9080/deploy", good, signedGitHub(githubSecret, good, "push"))
+	if status != 202 || json.Unmarshal([]byte(answer), &queued) != nil {
+		t.Fatalf("good hook: %d %s", status, answer)
+	}
+	waitForAction(t, queued.ActionID)
+	for _, path := range []string{"/actions", "/actions?status=succeeded", "/actions?pipeline=deploy", "/actions/" + queued.ActionID} {
+		status, answer := apiAs(t, tester, readToken, "GET", path, "", nil)
+		if status != 200 || !strings.Contains(answer, queued.ActionID) {
+			t.Errorf("GET %s: %d %s", path, status, answer)
+		}
+	}
+	var list page[action.Action]
+	apiAs(t, tester, readToken, "GET", "/actions", "", &list)
+	if len(list.Items) != 1 {
+		t.Errorf("%d actions stored, want only the good hook's", len(list.Items))
+	}
+}
+
+// TestVarsPlaceholdersHeaderSafe: CR, LF and NUL in a variable are
+// stripped from {hookgate.vars.*}, so a header built from it stays one
+// header.
+func TestVarsPlaceholdersHeaderSafe(t *testing.T) {
+	up := newUpstream(t)
+	tester := startHardening(t, up)
+	body := []byte(`{"ref": "refs/heads/main\r\nX-Evil: 1\u0000"}`)
+	status, _, answer := post(t, tester, "POST", "http://localhost:9080/pass", body, signedGitHub(githubSecret, body, "push"))
+	if status != 200 {
+		t.Fatalf("hook: %d %s", status, answer)
+	}
+	got := up.last(t)
+	if ref := got.header.Get("X-Ref"); ref != "refs/heads/mainX-Evil: 1" || got.header.Get("X-Evil") != "" {
+		t.Errorf("X-Ref %q, X-Evil %q: want the value without CR, LF and NUL, in one header", ref, got.header.Get("X-Evil"))
+	}
+}

@@ -1,0 +1,120 @@
+package hook
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+)
+
+// sharedPayloads is ../shared/testdata/payloads beside the repository.
+var sharedPayloads = filepath.Join("..", "..", "..", "shared", "testdata", "payloads")
+
+func TestCheckJSON(t *testing.T) {
+	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	deepObject := func(n int) string { return strings.Repeat(`{"a":`, n) + "1" + strings.Repeat("}", n) }
+	valid := []string{
+		`{}`, `[]`, ` {"a": [1, -2.5e+3, 0, 0.1E-2, true, false, null, "x\"\\\/\b\f\n\r\t\u00e9"]} `,
+		`"text"`, `0`, `-0`, `1e5`, `"héllo wörld ✓ 🚀"`, `{"a":{},"b":[],"c":[{}]}`,
+		deep(MaxDepth), deepObject(MaxDepth), `[` + deep(MaxDepth-1) + `,` + deep(MaxDepth-1) + `]`,
+	}
+	for _, s := range valid {
+		if err := CheckJSON([]byte(s)); err != nil {
+			t.Errorf("CheckJSON(%.40q) = %v, want nil", s, err)
+		}
+	}
+	invalid := []struct{ body, reason string }{
+		{``, "end"}, {` `, "end"}, {`{`, "key"}, {`[`, "end"}, {`[1,]`, "invalid value"}, {`{"a":1,}`, "key"},
+		{`{"a" 1}`, ":"}, {`{1:2}`, "key"}, {`[1 2]`, "]"}, {`{"a":1]`, "}"}, {`[1}`, "]"},
+		{`01`, "after"}, {`1.`, "decimal"}, {`1e`, "exponent"}, {`-`, "invalid value"}, {`+1`, "invalid value"},
+		{`tru`, "true"}, {`nul`, "null"}, {`"abc`, "unterminated"}, {`"a\x"`, "escape"}, {`"\u12g4"`, `\u`},
+		{"\"a\tb\"", "control"}, {"\"a\x00b\"", "control"},
+		{"\"\xff\"", "UTF-8"}, {"{\"a\xc3\": 1}", "UTF-8"}, {"\"\xed\xa0\x80\"", "UTF-8"}, {"\"\xc0\xaf\"", "UTF-8"},
+		{`{} {}`, "after"}, {"\xef\xbb\xbf{}", "invalid value"},
+		{deep(MaxDepth + 1), "deeper than 128"}, {deepObject(MaxDepth + 1), "deeper than 128"},
+		{strings.Repeat("[", 100_000), "deeper than 128"},
+	}
+	for _, c := range invalid {
+		err := CheckJSON([]byte(c.body))
+		var je *JSONError
+		if !errors.As(err, &je) || !strings.Contains(je.Error(), c.reason) {
+			t.Errorf("CheckJSON(%.40q) = %v, want an error naming %q", c.body, err, c.reason)
+		}
+	}
+}
+
+// TestCheckJSONPayloads: every real provider payload passes.
+func TestCheckJSONPayloads(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(sharedPayloads, "*.json"))
+	if len(files) == 0 {
+		t.Skip("no shared payloads beside the repository")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckJSON(b); err != nil {
+			t.Errorf("%s: %v", filepath.Base(f), err)
+		}
+	}
+}
+
+// TestCheckJSONAllocates nothing on a valid body.
+func TestCheckJSONAllocates(t *testing.T) {
+	body := []byte(`{"ref": "refs/heads/main", "commits": [{"id": "é", "n": [1, 2.5, null]}]}`)
+	if n := testing.AllocsPerRun(100, func() { _ = CheckJSON(body) }); n != 0 {
+		t.Errorf("CheckJSON allocates %.0f times per body", n)
+	}
+}
+
+// FuzzCheckJSON: CheckJSON accepts exactly the bodies that
+// encoding/json takes as valid, in valid UTF-8, nested at most MaxDepth.
+func FuzzCheckJSON(f *testing.F) {
+	for _, s := range []string{`{"a": [1, "x", null]}`, `[[[]]]`, "\"\xff\"", `{"a":1,}`, `1e+5`, `"\u00e9\n"`, `-0.0e-0`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		err := CheckJSON(b)
+		want := json.Valid(b) && utf8.Valid(b)
+		if err == nil && !want {
+			t.Fatalf("CheckJSON(%q) = nil; json.Valid %v, utf8.Valid %v", b, json.Valid(b), utf8.Valid(b))
+		}
+		if err != nil && want && !strings.Contains(err.Error(), "deeper than") {
+			t.Fatalf("CheckJSON(%q) = %v, but it is valid JSON in UTF-8", b, err)
+		}
+	})
+}
+
+// BenchmarkCheckJSON compares the one-pass check with the validity pass
+// it replaces (gjson.ValidBytes, which checks neither UTF-8 nor depth),
+// on GitHub's 8.8 KB push body.
+func BenchmarkCheckJSON(b *testing.B) {
+	body, err := os.ReadFile(filepath.Join(sharedPayloads, "github-push.json"))
+	if err != nil {
+		b.Skip("no shared payloads beside the repository")
+	}
+	b.Run("CheckJSON", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if CheckJSON(body) != nil {
+				b.Fatal("invalid")
+			}
+		}
+	})
+	b.Run("gjson.ValidBytes", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if !gjson.ValidBytes(body) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+}
