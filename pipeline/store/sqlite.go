@@ -21,7 +21,8 @@ import (
 const sqliteParams = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate"
 
 // OpenSQLite opens (creating it and its directory) the SQLite database at
-// path and applies the migrations. One process at a time may have it
+// path and applies the migrations. The files are created with mode 0600,
+// the directory with 0700. One process at a time may have it
 // open: a lock file beside it is held until Close.
 func OpenSQLite(ctx context.Context, path string) (Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -29,6 +30,10 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 	}
 	unlock, err := lockFile(path + ".lock")
 	if err != nil {
+		return nil, fmt.Errorf("storage sqlite %s: %v", path, err)
+	}
+	if err := privateFiles(path); err != nil {
+		unlock()
 		return nil, fmt.Errorf("storage sqlite %s: %v", path, err)
 	}
 	pool, err := sql.Open("sqlite", path+"?"+sqliteParams)
@@ -65,6 +70,24 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 		return nil, fmt.Errorf("storage sqlite %s: %v", path, err)
 	}
 	return d, nil
+}
+
+// privateFiles makes the database file readable and writable by its
+// owner only: it creates it with mode 0600 before SQLite opens it, as
+// SQLite gives its -wal and -shm files the mode of the database file,
+// and narrows the mode of those files where they exist already.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // migrateSQLite applies the migrations; the lock file keeps other
