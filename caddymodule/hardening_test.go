@@ -3,6 +3,8 @@ package caddymodule
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +29,12 @@ func hardeningConfig(dir string, up *upstream) string {
 		allow_targets 127.0.0.0/8
 		pipeline deploy {
 			step ok exec /bin/echo {vars.ref}
+		}
+		pipeline background-ok {
+			step leave exec /bin/sh -c "(sleep 1; touch %[1]s/late-ok) >/dev/null 2>&1 & echo left"
+		}
+		pipeline background-fail {
+			step leave exec /bin/sh -c "(sleep 1; touch %[1]s/late-fail) >/dev/null 2>&1 & exit 3"
 		}
 	}
 }
@@ -62,10 +70,18 @@ http://localhost:9080 {
 
 // startHardening starts Caddy with hardeningConfig.
 func startHardening(t *testing.T, up *upstream) *caddytest.Tester {
-	tester := caddytest.NewTester(t)
-	tester.InitServer(hardeningConfig(t.TempDir(), up), "caddyfile")
-	stopAtEnd(t)
+	tester, _ := startHardeningIn(t, up)
 	return tester
+}
+
+// startHardeningIn is startHardening, which also tells the directory of
+// the database, where the background pipelines write.
+func startHardeningIn(t *testing.T, up *upstream) (*caddytest.Tester, string) {
+	dir := t.TempDir()
+	tester := caddytest.NewTester(t)
+	tester.InitServer(hardeningConfig(dir, up), "caddyfile")
+	stopAtEnd(t)
+	return tester, dir
 }
 
 // TestHostileJSON: a body nested 100,000 levels deep (200 KB) on a hook
@@ -128,5 +144,30 @@ func TestVarsPlaceholdersHeaderSafe(t *testing.T) {
 	got := up.last(t)
 	if ref := got.header.Get("X-Ref"); ref != "refs/heads/mainX-Evil: 1" || got.header.Get("X-Evil") != "" {
 		t.Errorf("X-Ref %q, X-Evil %q: want the value without CR, LF and NUL, in one header", ref, got.header.Get("X-Evil"))
+	}
+}
+
+// TestStepKillsItsBackground: a step that leaves a child in the
+// background, and succeeds or fails, ends with its whole process group:
+// the child never writes the file it would have written a second later.
+func TestStepKillsItsBackground(t *testing.T) {
+	tester, dir := startHardeningIn(t, newUpstream(t))
+	want := map[string]action.Status{"background-ok": action.StatusSucceeded, "background-fail": action.StatusFailed}
+	for pipeline, status := range want {
+		var q struct {
+			ActionID string `json:"action_id"`
+		}
+		if code, answer := api(t, tester, "POST", "/pipelines/"+pipeline+"/run", `{}`, &q); code != 202 {
+			t.Fatalf("run %s: %d %s", pipeline, code, answer)
+		}
+		if a := waitForAction(t, q.ActionID); a.Status != status {
+			t.Errorf("%s: %s, want %s", pipeline, a.Status, status)
+		}
+	}
+	time.Sleep(1500 * time.Millisecond)
+	for _, f := range []string{"late-ok", "late-fail"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			t.Errorf("a background child of a finished step wrote %s", f)
+		}
 	}
 }

@@ -18,7 +18,8 @@ import (
 const waitDelay = 2 * time.Second
 
 // runExec runs an exec step: no shell, its own process group, killed as a
-// group when ctx ends. It fills res and returns why the step failed, or nil.
+// group when ctx ends, and when the command exits (background children
+// included). It fills res and returns why the step failed, or nil.
 func runExec(ctx context.Context, s *plannedStep, sc *scope, res *StepResult) *failure {
 	argv := make([]string, len(s.argv))
 	for i, t := range s.argv {
@@ -40,6 +41,11 @@ func runExec(ctx context.Context, s *plannedStep, sc *scope, res *StepResult) *f
 	cmd.Cancel = func() error { return killGroup(cmd.Process) }
 	cmd.WaitDelay = waitDelay
 	err = cmd.Run()
+	if cmd.Process != nil {
+		// However the step ended, what it left running in the background
+		// (its process group) ends with it.
+		killGroup(cmd.Process)
+	}
 	res.Output, res.OutputTruncated = string(out.buf), out.truncated
 	if cmd.ProcessState == nil {
 		if errors.Is(err, fs.ErrNotExist) {
