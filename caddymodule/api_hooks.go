@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"go.uber.org/zap"
 	"golang.org/x/net/http/httpguts"
@@ -94,13 +95,17 @@ const (
 	defaultSecretHeaderName = "X-Hub-Signature-256"
 )
 
+// hiddenRune tells whether r is a control character or a bidirectional
+// formatting one, which can make a name read otherwise than it is.
+func hiddenRune(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) }
+
 // apply sets the request's fields on rec, checking each, then checks the
 // whole hook by compiling it, as it will be served.
 func (req *hookRequest) apply(rec *store.HookRecord) error {
 	if req.Name != nil {
 		name := strings.TrimSpace(*req.Name)
-		if name == "" || len(name) > 100 || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' }) {
-			return invalidField("name", "want 1 to 100 printable characters")
+		if name == "" || len(name) > 100 || strings.ContainsFunc(*req.Name, hiddenRune) {
+			return invalidField("name", "want 1 to 100 printable characters, without control or bidirectional-override characters")
 		}
 		rec.Name = name
 	}

@@ -66,7 +66,7 @@ func (req *webhookRequest) check(create bool) error {
 		return invalidField("secret", "a webhook's secret changes only by POST /webhooks/{id}/rotate-secret")
 	}
 	if req.URL != nil {
-		if scheme, _, found := strings.Cut(*req.URL, "://"); found && scheme != "http" && scheme != "https" {
+		if scheme, _, found := strings.Cut(*req.URL, "://"); found && !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") {
 			return invalidField("url", "scheme %q: want http or https", scheme)
 		}
 		if _, err := url.Parse(*req.URL); err != nil {
@@ -128,9 +128,9 @@ type webhookJSON struct {
 	Deliveries                    map[string]int64    `json:"deliveries"`
 }
 
-// webhookObject is the API's view of a webhook. A Caddyfile webhook's
-// header values are shown as written there, placeholders unreplaced, so
-// that an API key read from the environment is not shown.
+// webhookObject is the API's view of a webhook. Header values are masked
+// as secrets are (shown in full once, at creation); a Caddyfile
+// webhook's are masked as written there, placeholders unreplaced.
 func (h *APIHandler) webhookObject(info *engine.WebhookInfo) webhookJSON {
 	def := info.Definition
 	headers := def.Headers
@@ -141,8 +141,9 @@ func (h *APIHandler) webhookObject(info *engine.WebhookInfo) webhookJSON {
 			}
 		}
 	}
-	if headers == nil {
-		headers = map[string]string{}
+	masked := make(map[string]string, len(headers))
+	for k, v := range headers {
+		masked[k] = maskValue(v)
 	}
 	types := def.EventTypes
 	if len(types) == 0 {
@@ -156,11 +157,31 @@ func (h *APIHandler) webhookObject(info *engine.WebhookInfo) webhookJSON {
 	}
 	return webhookJSON{
 		ID: info.ID, Name: def.Name, State: info.State, Type: "WEBHOOK", Source: info.Source, URL: def.URL,
-		Headers: headers, EventTypes: types, JSONPayloadEnabled: def.JSONPayload, Secret: secret,
+		Headers: masked, EventTypes: types, JSONPayloadEnabled: def.JSONPayload, Secret: secret,
 		When: def.When, Body: def.Body, CreatedTime: timestamp(info.CreatedAt), UpdatedTime: timestamp(info.UpdatedAt),
 		LastSuccessfulMessageDelivery: timestampPtr(info.LastSuccessfulMessageDelivery),
 		ConsecutiveFailures:           info.ConsecutiveFailures,
 		Deliveries:                    map[string]int64{"pending": info.Pending, "waiting": info.Waiting, "held": info.Held},
+	}
+}
+
+// maskValue is a header value as reads show it: **** and its last 4
+// characters, or **** alone for a value of 12 characters or fewer.
+func maskValue(v string) string {
+	r := []rune(v)
+	if len(r) <= 12 {
+		return "****"
+	}
+	return "****" + string(r[len(r)-4:])
+}
+
+// unmask keeps the stored value of each header sent back as it was
+// shown (masked), so that a client may PATCH a webhook as it read it.
+func unmask(sent, stored map[string]string) {
+	for k, v := range sent {
+		if old, ok := stored[k]; ok && v == maskValue(old) {
+			sent[k] = old
+		}
 	}
 }
 
@@ -201,6 +222,9 @@ func (h *APIHandler) createWebhook(w http.ResponseWriter, r *http.Request, e *en
 	}
 	obj := h.webhookObject(info)
 	obj.Secret = secret
+	if info.Definition.Headers != nil {
+		obj.Headers = info.Definition.Headers
+	}
 	h.logger.Info("webhook created", zap.String("webhook", info.Definition.Name), zap.String("id", info.ID))
 	return reply(w, http.StatusCreated, obj)
 }
@@ -263,6 +287,13 @@ func (h *APIHandler) patchWebhook(w http.ResponseWriter, r *http.Request, e *eng
 	}
 	if err := req.check(false); err != nil {
 		return err
+	}
+	if req.Headers != nil {
+		old, err := e.Webhook(r.Context(), r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		unmask(*req.Headers, old.Definition.Headers)
 	}
 	patch := engine.WebhookPatch{Name: req.Name, URL: req.URL, Headers: req.Headers, JSONPayload: req.JSONPayloadEnabled,
 		When: req.When, Body: req.Body}

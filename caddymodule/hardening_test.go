@@ -171,3 +171,84 @@ func TestStepKillsItsBackground(t *testing.T) {
 		}
 	}
 }
+
+// webhookHeaders is the part of a webhook object these tests read.
+type webhookHeaders struct {
+	ID      string            `json:"id"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers"`
+}
+
+// TestWebhookCredentialsMasked: a webhook's header values are shown in
+// full once, at creation, and masked in every read (to a read token as
+// to a write token) while deliveries carry them whole; a PATCH that sends
+// the masked value back keeps the real one. A URL with user:password@ is
+// refused, naming headers as the place for credentials.
+func TestWebhookCredentialsMasked(t *testing.T) {
+	r := newReceiver(t)
+	tester := startHardening(t, newUpstream(t))
+	const bearer = "Bearer 0123456789abcdefWXYZ"
+	var created webhookHeaders
+	status, answer := api(t, tester, "POST", "/webhooks", fmt.Sprintf(`{"name": "creds", "url": "%s/creds",
+		"headers": {"Authorization": "%s", "X-Short": "abc"}}`, r.URL, bearer), &created)
+	if status != 201 || created.Headers["Authorization"] != bearer {
+		t.Fatalf("create: %d %s, want the header in full once", status, answer)
+	}
+	masked := map[string]string{"Authorization": "****WXYZ", "X-Short": "****"}
+	for _, token := range []string{readToken, writeToken} {
+		for _, path := range []string{"/webhooks/" + created.ID, "/webhooks"} {
+			status, answer := apiAs(t, tester, token, "GET", path, "", nil)
+			if status != 200 || strings.Contains(answer, "0123456789abcdef") || !strings.Contains(answer, `"Authorization":"****WXYZ"`) {
+				t.Errorf("GET %s: %d %s, want the header masked", path, status, answer)
+			}
+		}
+	}
+	var patched webhookHeaders
+	status, answer = api(t, tester, "PATCH", "/webhooks/"+created.ID,
+		`{"headers": {"Authorization": "****WXYZ", "X-Short": "****", "X-New": "new-value-123456"}}`, &patched)
+	if status != 200 || patched.Headers["Authorization"] != masked["Authorization"] || patched.Headers["X-New"] != "****3456" {
+		t.Fatalf("patch: %d %s", status, answer)
+	}
+	if status, answer := api(t, tester, "POST", "/webhooks/"+created.ID+"/test", "", nil); status != 200 {
+		t.Fatalf("test: %d %s", status, answer)
+	}
+	got := r.wait(t, "/creds", 1)[0]
+	if got.header.Get("Authorization") != bearer || got.header.Get("X-Short") != "abc" || got.header.Get("X-New") != "new-value-123456" {
+		t.Errorf("delivery headers %v, want the real values", got.header)
+	}
+
+	status, answer = api(t, tester, "POST", "/webhooks", `{"name": "userinfo", "url": "https://user:pass@hooks.example.com/x"}`, nil)
+	expectError(t, "URL with userinfo", status, answer, 422, "invalid_field", "put them in a header")
+	if strings.Contains(answer, "pass@") {
+		t.Errorf("the refusal echoes the credentials: %s", answer)
+	}
+}
+
+// TestAPILenientInput: a hook name with control or bidi-override
+// characters is refused, a URL scheme in capitals is accepted, and
+// webhook headers that the HTTP client owns are refused, all naming the
+// field.
+func TestAPILenientInput(t *testing.T) {
+	r := newReceiver(t)
+	tester := startHardening(t, newUpstream(t))
+	for _, name := range []string{"deploy\u202etxt.exe", "a\u2066b", "tab\tname", "del\x7f", "c1\u0085"} {
+		body, _ := json.Marshal(map[string]any{"name": name})
+		status, answer := api(t, tester, "POST", "/pipelines/deploy/hooks/incoming", string(body), nil)
+		expectError(t, fmt.Sprintf("hook name %q", name), status, answer, 422, "invalid_field", "name")
+	}
+	upper := strings.Replace(r.URL, "http://", "HTTP://", 1)
+	var created webhookHeaders
+	if status, answer := api(t, tester, "POST", "/webhooks", `{"name": "upper", "url": "`+upper+`/up"}`, &created); status != 201 {
+		t.Fatalf("scheme in capitals: %d %s", status, answer)
+	}
+	if !strings.HasPrefix(created.URL, "http://") {
+		t.Errorf("url %s, want the scheme in lower case", created.URL)
+	}
+	if status, answer := api(t, tester, "POST", "/webhooks/"+created.ID+"/test", "", nil); status != 200 {
+		t.Errorf("test of the HTTP:// webhook: %d %s", status, answer)
+	}
+	for _, header := range []string{"Host", "content-length", "Transfer-Encoding", "CONNECTION"} {
+		status, answer := api(t, tester, "POST", "/webhooks", fmt.Sprintf(`{"name": "h", "url": "%s/h", "headers": {%q: "x"}}`, r.URL, header), nil)
+		expectError(t, "header "+header, status, answer, 422, "invalid_field", header)
+	}
+}

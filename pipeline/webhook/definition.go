@@ -3,6 +3,7 @@ package webhook
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
@@ -135,6 +136,9 @@ func compile(def Definition, varNames []string) (*Webhook, error) {
 		if !validHeaderName(name) {
 			return nil, fieldError("headers", "%q: invalid name", name)
 		}
+		if clientOwned[http.CanonicalHeaderKey(name)] {
+			return nil, fieldError("headers", "%q: set by the HTTP client itself, a webhook may not set it", name)
+		}
 		if strings.ContainsAny(value, "\r\n") {
 			return nil, fieldError("headers", "%q: the value holds a line break", name)
 		}
@@ -195,8 +199,16 @@ func checkURL(raw string) (string, error) {
 	if u.Host == "" {
 		return "", errors.New("no host")
 	}
-	return raw, nil
+	if u.User != nil {
+		return "", errors.New("holds credentials (user:password@), which every read would show: put them in a header, such as Authorization")
+	}
+	// url.Parse lower-cases the scheme; the rest stays as written.
+	return u.Scheme + raw[len(u.Scheme):], nil
 }
+
+// clientOwned are the headers Go's HTTP client sets itself, or ignores
+// in Header: a webhook setting them would be stored and silently not sent.
+var clientOwned = map[string]bool{"Host": true, "Content-Length": true, "Transfer-Encoding": true, "Connection": true}
 
 // validHeaderName reports whether s is an HTTP header name (an RFC 9110
 // token).
