@@ -30,6 +30,9 @@ func hardeningConfig(dir string, up *upstream) string {
 		pipeline deploy {
 			step ok exec /bin/echo {vars.ref}
 		}
+		pipeline list {
+			step ls exec /bin/ls -- {vars.ref}
+		}
 		pipeline background-ok {
 			step leave exec /bin/sh -c "(sleep 1; touch %[1]s/late-ok) >/dev/null 2>&1 & echo left"
 		}
@@ -250,5 +253,24 @@ func TestAPILenientInput(t *testing.T) {
 	for _, header := range []string{"Host", "content-length", "Transfer-Encoding", "CONNECTION"} {
 		status, answer := api(t, tester, "POST", "/webhooks", fmt.Sprintf(`{"name": "h", "url": "%s/h", "headers": {%q: "x"}}`, r.URL, header), nil)
 		expectError(t, "header "+header, status, answer, 422, "invalid_field", header)
+	}
+}
+
+// TestDashDashKeepsValuesArguments: as the README advises, -- before a
+// placeholder argument keeps a value that starts with - from being read
+// as an option: ls looks for a file named --version instead of printing
+// its version.
+func TestDashDashKeepsValuesArguments(t *testing.T) {
+	tester := startHardening(t, newUpstream(t))
+	var q struct {
+		ActionID string `json:"action_id"`
+	}
+	if code, answer := api(t, tester, "POST", "/pipelines/list/run", `{"variables": {"ref": "--version"}}`, &q); code != 202 {
+		t.Fatalf("run: %d %s", code, answer)
+	}
+	a := waitForAction(t, q.ActionID)
+	if a.Status != action.StatusFailed || len(a.Steps) != 1 || !strings.Contains(a.Steps[0].Output, "--version") ||
+		strings.Contains(a.Steps[0].Output, "GNU") {
+		t.Errorf("ls -- --version: %s, steps %+v, want a failure naming the file --version", a.Status, a.Steps)
 	}
 }
