@@ -24,7 +24,9 @@ func init() {
 
 // parseHandler sets up the hookgate handler from Caddyfile tokens:
 //
-//	hookgate dynamic
+//	hookgate dynamic [{
+//		read_timeout <duration>
+//	}]
 //
 //	hookgate [<name>] {
 //		signature <preset>
@@ -63,8 +65,15 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	if h.Name == "dynamic" {
 		h.Name, h.Dynamic = "", true
-		if d.NextBlock(0) {
-			return d.Errf("hookgate dynamic takes no options (%q): each hook created through the management API has its own", d.Val())
+		for d.NextBlock(0) {
+			if d.Val() != "read_timeout" {
+				return d.Errf("hookgate dynamic takes no option but read_timeout (%q): each hook created through the management API has its own", d.Val())
+			}
+			dur, err := parseDuration(d)
+			if err != nil {
+				return err
+			}
+			h.ReadTimeout = dur
 		}
 		return nil
 	}

@@ -38,7 +38,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"hookgate {\n insecure_no_signature\n frobnicate\n}", 3, `unknown hookgate option "frobnicate"`},
 		{"hookgate {\n insecure_no_signature extra\n}", 2, "wrong argument count"},
 		{"hookgate a b {\n insecure_no_signature\n}", 1, "wrong argument count"},
-		{"hookgate dynamic {\n signature github\n}", 2, `hookgate dynamic takes no options ("signature")`},
+		{"hookgate dynamic {\n signature github\n}", 2, `hookgate dynamic takes no option but read_timeout ("signature")`},
 		{"hookgate dynamic extra", 1, "wrong argument count"},
 	} {
 		err := new(Handler).UnmarshalCaddyfile(caddyfile.NewTestDispenser(c.input))

@@ -22,6 +22,8 @@ import (
 type dynamicHooks struct {
 	mu   sync.Mutex
 	byID map[string]compiledHook
+	// readTimeout is the dynamic handler's read_timeout, for every hook.
+	readTimeout caddy.Duration
 }
 
 // compiledHook is a stored hook compiled as a handler.
@@ -35,7 +37,7 @@ type compiledHook struct {
 func (h *Handler) provisionDynamic(ctx caddy.Context) error {
 	if h.Signature != nil || len(h.Secrets) > 0 || len(h.Vars) > 0 || h.When != "" || h.Pipeline != "" ||
 		h.InsecureNoSignature || h.Wait || h.Dedup != nil || h.PublicURL != "" || h.Tolerance != 0 || len(h.Methods) > 0 {
-		return errors.New("hookgate dynamic takes no options: each hook created through the management API has its own")
+		return errors.New("hookgate dynamic takes no option but read_timeout: each hook created through the management API has its own")
 	}
 	if h.Name == "" {
 		h.Name = "dynamic"
@@ -45,7 +47,7 @@ func (h *Handler) provisionDynamic(ctx caddy.Context) error {
 		return err
 	}
 	h.app = appModule.(*App)
-	h.dynamic = &dynamicHooks{byID: make(map[string]compiledHook)}
+	h.dynamic = &dynamicHooks{byID: make(map[string]compiledHook), readTimeout: h.ReadTimeout}
 	return nil
 }
 
@@ -99,6 +101,9 @@ func (d *dynamicHooks) handler(rec *store.HookRecord, app *App, logger *zap.Logg
 	handler, err := compileStoredHook(rec, app, logger)
 	if err != nil {
 		return nil, err
+	}
+	if d.readTimeout != 0 {
+		handler.ReadTimeout = d.readTimeout
 	}
 	d.mu.Lock()
 	d.byID[rec.ID] = compiledHook{updatedAt: rec.UpdatedAt, handler: handler}

@@ -124,7 +124,7 @@ type Handler struct {
 	// (hookgate_api), each at <prefix>/<id> under a handle_path prefix,
 	// with its own signature, variables, condition and pipeline. Changes
 	// made through the API, on any instance, take effect at once. It
-	// takes no other option.
+	// takes no other option but ReadTimeout.
 	Dynamic bool `json:"dynamic,omitempty"`
 
 	app       *App

@@ -1,8 +1,11 @@
 package caddymodule
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,6 +62,11 @@ http://localhost:9080 {
 		}
 		reverse_proxy %[3]s {
 			header_up X-Ref {hookgate.vars.ref}
+		}
+	}
+	handle_path /hooks/* {
+		hookgate dynamic {
+			read_timeout 1s
 		}
 	}
 	handle_path /api/* {
@@ -272,5 +280,32 @@ func TestDashDashKeepsValuesArguments(t *testing.T) {
 	if a.Status != action.StatusFailed || len(a.Steps) != 1 || !strings.Contains(a.Steps[0].Output, "--version") ||
 		strings.Contains(a.Steps[0].Output, "GNU") {
 		t.Errorf("ls -- --version: %s, steps %+v, want a failure naming the file --version", a.Status, a.Steps)
+	}
+}
+
+// TestDynamicHookReadTimeout: a hook created through the API whose body
+// trickles is answered 408 once the dynamic handler's read_timeout (1s
+// here) has passed.
+func TestDynamicHookReadTimeout(t *testing.T) {
+	tester := startHardening(t, newUpstream(t))
+	var created hookCreated
+	if status, answer := api(t, tester, "POST", "/pipelines/deploy/hooks/incoming", `{"name": "slow"}`, &created); status != 201 {
+		t.Fatalf("create: %d %s", status, answer)
+	}
+	conn, err := net.Dial("tcp", "localhost:9080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	fmt.Fprintf(conn, "POST /hooks/%s HTTP/1.1\r\nHost: localhost:9080\r\nContent-Length: 1000\r\n\r\n{", created.ID)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if took := time.Since(start); resp.StatusCode != http.StatusRequestTimeout || took < time.Second {
+		t.Errorf("trickling body: %s after %s, want 408 after the 1s read timeout", resp.Status, took)
 	}
 }
