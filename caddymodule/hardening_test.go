@@ -46,7 +46,7 @@ func hardeningConfig(dir string, up *upstream) string {
 }
 http://localhost:9080 {
 	handle /deploy {
-		hookgate deploy {
+		hookgate hostile-deploy {
 			signature github
 			secret "%[2]s"
 			var ref ref string required
