@@ -72,8 +72,8 @@ type hookBody struct {
 }
 
 // newHookBody takes a buffer from the pool; release gives it back.
-func newHookBody(budget *bodyBudget) *hookBody {
-	return &hookBody{buf: bodyBuffers.Get().(*bytes.Buffer), budget: budget}
+func newHookBody(budget *bodyBudget) hookBody {
+	return hookBody{buf: bodyBuffers.Get().(*bytes.Buffer), budget: budget}
 }
 
 // readBody reads the request's whole body, at most MaxBody bytes, within

@@ -327,7 +327,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	hb := newHookBody(h.budget())
 	defer hb.release()
-	body, err := h.readBody(hb, w, r)
+	body, err := h.readBody(&hb, w, r)
 	if err != nil {
 		return h.answerUnread(w, r, err)
 	}
