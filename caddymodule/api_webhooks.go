@@ -156,7 +156,7 @@ func (h *APIHandler) webhookObject(info *engine.WebhookInfo) webhookJSON {
 		secret = def.Secrets[0]
 	}
 	return webhookJSON{
-		ID: info.ID, Name: def.Name, State: info.State, Type: "WEBHOOK", Source: info.Source, URL: def.URL,
+		ID: info.ID, Name: def.Name, State: info.State, Type: "WEBHOOK", Source: info.Source, URL: withoutUserinfo(def.URL),
 		Headers: masked, EventTypes: types, JSONPayloadEnabled: def.JSONPayload, Secret: secret,
 		When: def.When, Body: def.Body, CreatedTime: timestamp(info.CreatedAt), UpdatedTime: timestamp(info.UpdatedAt),
 		LastSuccessfulMessageDelivery: timestampPtr(info.LastSuccessfulMessageDelivery),
@@ -183,6 +183,17 @@ func unmask(sent, stored map[string]string) {
 			sent[k] = old
 		}
 	}
+}
+
+// withoutUserinfo is a URL as reads show it: without the user:password@
+// that a webhook stored before such URLs were refused may still hold.
+func withoutUserinfo(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
 }
 
 // createWebhook answers POST /webhooks: 201 with the webhook and its
@@ -417,7 +428,7 @@ type attemptJSON struct {
 
 // attemptObject is the API's view of an attempt.
 func attemptObject(a store.Attempt) attemptJSON {
-	return attemptJSON{Number: a.Number, Time: timestamp(a.At), DurationMS: a.Duration.Milliseconds(), URL: a.URL,
+	return attemptJSON{Number: a.Number, Time: timestamp(a.At), DurationMS: a.Duration.Milliseconds(), URL: withoutUserinfo(a.URL),
 		StatusCode: a.StatusCode, Error: a.Error, Response: string(a.Response)}
 }
 

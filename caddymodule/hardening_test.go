@@ -309,3 +309,17 @@ func TestDynamicHookReadTimeout(t *testing.T) {
 		t.Errorf("trickling body: %s after %s, want 408 after the 1s read timeout", resp.Status, took)
 	}
 }
+
+// TestWithoutUserinfo: a URL stored before userinfo was refused is shown
+// without it; others are shown as stored, placeholders included.
+func TestWithoutUserinfo(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://user:pass@hooks.example.com/x?a=:action_id:": "https://hooks.example.com/x?a=:action_id:",
+		"https://hooks.example.com/x?a=:action_id:&b=%20":     "https://hooks.example.com/x?a=:action_id:&b=%20",
+		"http://token@127.0.0.1:8080/":                        "http://127.0.0.1:8080/",
+	} {
+		if got := withoutUserinfo(raw); got != want {
+			t.Errorf("withoutUserinfo(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
