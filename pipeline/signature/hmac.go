@@ -105,6 +105,9 @@ func decodeBase64(s string) ([]byte, error) {
 	return base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
 }
 
+// maxSignatures bounds the comma-separated signatures of one header.
+const maxSignatures = 16
+
 // headerHMAC is an HMAC of the raw body, hex or base64, carried in one header
 // (GitHub, Gitea, Bitbucket, Shopify, Devopness, "hmac").
 type headerHMAC struct {
@@ -113,6 +116,7 @@ type headerHMAC struct {
 	prefixOptional bool   // the prefix may be left out (devopness)
 	base64         bool   // the digest is base64, not hex
 	formPayload    bool   // a form body is signed through its "payload" field (Gitea, Forgejo)
+	several        bool   // the header may hold several signatures, separated by commas ("hmac")
 	keys           hmacKeys
 }
 
@@ -154,31 +158,46 @@ func newCustomHMAC(cfg Config) (scheme, error) {
 		return nil, fmt.Errorf("unknown encoding %q; valid: hex, base64", cfg.Encoding)
 	}
 	return &headerHMAC{
-		header: cfg.Header,
-		prefix: cfg.Prefix,
-		base64: encoding == "base64",
-		keys:   newHMACKeys(newHash, cfg.Secrets),
+		header:  cfg.Header,
+		prefix:  cfg.Prefix,
+		base64:  encoding == "base64",
+		several: true,
+		keys:    newHMACKeys(newHash, cfg.Secrets),
 	}, nil
 }
 
+// verify checks the header's signature, or for "hmac" each of the
+// comma-separated signatures it holds (adnanh/webhook's senders list one
+// per active secret): the hook passes when any of them matches.
 func (s *headerHMAC) verify(r *Request, _ time.Time) error {
 	v := r.Header.Get(s.header)
 	if v == "" {
 		return missing(s.header)
 	}
-	digest, ok := strings.CutPrefix(v, s.prefix)
-	if !ok && !s.prefixOptional {
-		return errorf(ErrInvalid, "%s lacks the %q prefix", s.header, s.prefix)
+	values := []string{v}
+	if s.several && strings.Contains(v, ",") {
+		values = strings.Split(v, ",")
+		if len(values) > maxSignatures {
+			return errorf(ErrInvalid, "%s holds more than %d signatures", s.header, maxSignatures)
+		}
 	}
-	sig, err := decodeDigest(digest, s.base64, s.keys.size, s.header)
-	if err != nil {
-		return err
+	sigs := make([][]byte, 0, len(values))
+	for _, value := range values {
+		digest, ok := strings.CutPrefix(strings.TrimSpace(value), s.prefix)
+		if !ok && !s.prefixOptional {
+			return errorf(ErrInvalid, "%s lacks the %q prefix", s.header, s.prefix)
+		}
+		sig, err := decodeDigest(digest, s.base64, s.keys.size, s.header)
+		if err != nil {
+			return err
+		}
+		sigs = append(sigs, sig)
 	}
 	signed, err := s.signed(r)
 	if err != nil {
 		return err
 	}
-	if !s.keys.match([][]byte{sig}, signed) {
+	if !s.keys.match(sigs, signed) {
 		return errorf(ErrInvalid, "%s does not match the body", s.header)
 	}
 	return nil
