@@ -34,7 +34,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"hookgate {\n insecure_no_signature\n when `in_cidr(remote_ip, \"10.0.0.0/40\")`\n}", 3, `in_cidr: "10.0.0.0/40" is not a range`},
 		{"hookgate {\n insecure_no_signature\n var a a\n var a b\n}", 1, `variable "a": declared twice`},
 		{"hookgate {\n insecure_no_signature\n\n when `vars.a ==`\n}", 4, "condition unexpected token EOF (1:9)"},
-		{"hookgate {\n insecure_no_signature\n var n a int\n when `n == \"x\"`\n}", 4, "condition invalid operation: == (mismatched types int64 and string)"},
+		{"hookgate {\n insecure_no_signature\n var n a int required\n when `n == \"x\"`\n}", 4, "condition invalid operation: == (mismatched types int64 and string)"},
 		{"hookgate {\n signature hmac sha384 X-Sig\n secret s\n}", 2, `signature hmac: unknown algorithm "sha384"`},
 		{"hookgate {\n signature hmac sha256\n secret s\n}", 2, "signature hmac: want"},
 		{"hookgate {\n signature hmac sha256 X-Sig hex prefix\n secret s\n}", 2, `signature hmac: unexpected "prefix"`},

@@ -20,8 +20,9 @@ import (
 
 // recordScript is a command that writes down what it was given: each
 // argument, the content and mode of each argument that is one of the
-// step's temporary files, whether that file is gone after the step (the
-// next step checks), and its HOOK_VAR_ environment.
+// step's temporary files, and its HOOK_VAR_ environment. It prints its
+// arguments, and exits with N when one of them is exit=N (the part that
+// adnanh/webhook's test command plays).
 const recordScript = `#!/bin/sh
 out="$OUT/$HOOK_ACTION_ID"
 mkdir -p "$out"
@@ -35,6 +36,10 @@ for a in "$@"; do
 done
 env | grep '^HOOK_VAR_' | sort > "$out/env"
 echo "printed by the script"
+echo "arg: $*"
+for a in "$@"; do
+	case "$a" in exit=*) exit "${a#exit=}" ;; esac
+done
 `
 
 // recording is what recordScript wrote for one action.

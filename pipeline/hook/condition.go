@@ -57,7 +57,8 @@ type Condition struct {
 
 // CompileCondition compiles src against the environment a hook's
 // condition sees: vars, each variable by its bare name where Bare allows
-// it (typed as declared; a json variable is navigated as vars.<name>),
+// it (typed as declared when it always has a value; a json variable, or
+// one that may be null, reads as vars.<name>),
 // headers, query, method, path, remote_ip, hook, in_cidr(ip, ranges...),
 // and body, a lookup into the JSON payload with gjson that never decodes
 // it whole: body("head_commit.id"), or body.head_commit.id. Syntax and
@@ -69,12 +70,12 @@ func CompileCondition(src string, vars []Variable) (*Condition, error) {
 		"body": func(string) any { return nil },
 	}
 	c := &Condition{}
-	names := &bareNames{json: map[string]bool{}}
+	names := &bareNames{open: map[string]bool{}}
 	for _, v := range vars {
 		switch {
 		case !Bare(v.Name):
-		case v.Type == JSON:
-			names.json[v.Name] = true
+		case v.Type == JSON || v.mayBeNull():
+			names.open[v.Name] = true
 		default:
 			env[v.Name] = typed(v.Type)
 			c.bare = append(c.bare, v.Name)
@@ -137,13 +138,15 @@ func typed(t Type) any {
 	return ""
 }
 
-// bareNames rewrites the bare name of a json variable into vars.<name>,
-// whose type the checker leaves open, so that meta.b reads as vars.meta.b.
-type bareNames struct{ json map[string]bool }
+// bareNames rewrites the bare name of a variable whose type is open into
+// vars.<name>, which the checker leaves untyped: a json variable, so that
+// meta.b reads as vars.meta.b, and a variable that may be null (optional,
+// without a default), so that missing == 1 is false rather than an error.
+type bareNames struct{ open map[string]bool }
 
 // Visit implements ast.Visitor.
 func (b *bareNames) Visit(node *ast.Node) {
-	if ident, ok := (*node).(*ast.IdentifierNode); ok && b.json[ident.Value] {
+	if ident, ok := (*node).(*ast.IdentifierNode); ok && b.open[ident.Value] {
 		ast.Patch(node, &ast.MemberNode{
 			Node:     &ast.IdentifierNode{Value: "vars"},
 			Property: &ast.StringNode{Value: ident.Value},

@@ -9,7 +9,7 @@ import (
 )
 
 func TestCondition(t *testing.T) {
-	vars := []Variable{{Name: "event", Path: "header:X-GitHub-Event"}, {Name: "size", Path: "size", Type: Int},
+	vars := []Variable{{Name: "event", Path: "header:X-GitHub-Event"}, {Name: "size", Path: "size", Type: Int, Required: true},
 		{Name: "type", Path: "type"}, {Name: "len", Path: "len", Type: Int}, {Name: "meta", Path: "meta", Type: JSON},
 		{Name: "tags", Path: "tags", Type: Array}, {Name: "opt", Path: "opt", Type: Int}}
 	payload := []byte(`{"ref":"refs/heads/main","commits":[{"id":"abc","author":{"name":"Ada"}}],"a.b":1}`)
@@ -73,7 +73,7 @@ func TestConditionUsesBody(t *testing.T) {
 }
 
 func TestConditionCompileErrors(t *testing.T) {
-	vars := []Variable{{Name: "size", Path: "size", Type: Int}}
+	vars := []Variable{{Name: "size", Path: "size", Type: Int, Required: true}}
 	for src, want := range map[string]string{
 		`size ==`:                           "(1:7)",
 		`size == "big"`:                     "mismatched types",

@@ -71,6 +71,10 @@ type Variable struct {
 	Default *string
 }
 
+// mayBeNull reports whether the variable can be absent from a hook that
+// is accepted: optional, with neither a default nor a constant value.
+func (v Variable) mayBeNull() bool { return !v.Required && v.Default == nil }
+
 // VariableError names a variable that could not be extracted.
 type VariableError struct {
 	// Name of the variable.
