@@ -98,7 +98,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 // TestAdaptFailsOnBadConfig runs the whole adapter, as `caddy adapt` and
 // `caddy validate` do, and checks the error names the file's line.
 func TestAdaptFailsOnBadConfig(t *testing.T) {
-	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(":8080 {\n\thookgate {\n\t\tsignature github\n\t\tsecret s\n\t\tvar a b\n\t\twhen `a > 1`\n\t}\n}\n"), nil)
+	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(":8080 {\n\thookgate {\n\t\tsignature github\n\t\tsecret s\n\t\tvar a b string required\n\t\twhen `a > 1`\n\t}\n}\n"), nil)
 	if err == nil || !strings.Contains(err.Error(), "Caddyfile:6") || !strings.Contains(err.Error(), "mismatched types") {
 		t.Fatalf("got %v", err)
 	}

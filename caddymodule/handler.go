@@ -15,6 +15,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tidwall/gjson"
 	"go.uber.org/zap"
 
@@ -140,6 +141,7 @@ type Handler struct {
 	extractor *hook.Extractor
 	condition *hook.Condition
 	needsJSON bool
+	passed    prometheus.Counter
 	allow     string
 	dynamic   *dynamicHooks
 	logger    *zap.Logger
@@ -245,6 +247,7 @@ func (h *Handler) setDefaults() {
 func (h *Handler) setCompiled(extractor *hook.Extractor, condition *hook.Condition) {
 	h.extractor, h.condition = extractor, condition
 	h.needsJSON = extractor.NeedsBody() || (condition != nil && condition.UsesBody())
+	h.passed = hooksTotal.WithLabelValues(h.Name, "passed")
 }
 
 // compile checks and compiles the variables and the condition.
@@ -353,9 +356,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			map[string]any{"error": "invalid_payload", "detail": "reading the body: " + err.Error()})
 	}
 
-	sreq := &signature.Request{Method: r.Method, URL: h.publicURL(r), Header: r.Header, Body: body}
+	sreq := &signature.Request{Method: r.Method, Header: r.Header, Body: body}
 	var deliveryID string
 	if h.verifier != nil {
+		if h.verifier.UsesURL() {
+			sreq.URL = h.publicURL(r)
+		}
 		if err := h.verifier.Verify(sreq, now()); err != nil {
 			code := signatureCode(err)
 			return h.answer(w, r, http.StatusUnauthorized, err.Error(), map[string]any{"error": code})
@@ -376,8 +382,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			map[string]any{"error": "invalid_payload", "detail": "the body is not valid JSON"})
 	}
 	hr := &hook.Request{
-		Header: r.Header, Query: r.URL.Query(), Method: r.Method, Path: r.URL.Path,
+		Header: r.Header, Method: r.Method, Path: r.URL.Path,
 		RemoteIP: remoteIP(r), Hook: h.Name, Payload: payload, Body: body,
+	}
+	if r.URL.RawQuery != "" {
+		hr.Query = r.URL.Query()
 	}
 	vars, verrs := h.extractor.Extract(hr)
 	if len(verrs) > 0 {
@@ -398,20 +407,41 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	repl.Set("hookgate.hook", h.Name)
-	repl.Set("hookgate.delivery_id", deliveryID)
-	for name, v := range vars {
-		repl.Set("hookgate.vars."+name, action.FormatValue(v))
-	}
+	repl.Map(h.placeholdersOf(vars, deliveryID))
 	if h.Pipeline != "" {
 		return h.trigger(w, r, repl, vars, body, h.dedupID(r, deliveryID))
 	}
-	hooksTotal.WithLabelValues(h.Name, "passed").Inc()
-	h.logger.Debug("hook verified", zap.String("hook", h.Name), zap.String("delivery_id", deliveryID))
+	h.passed.Inc()
+	if ce := h.logger.Check(zap.DebugLevel, "hook verified"); ce != nil {
+		ce.Write(zap.String("hook", h.Name), zap.String("delivery_id", deliveryID))
+	}
 
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	return next.ServeHTTP(w, r)
+}
+
+// placeholdersOf answers {hookgate.hook}, {hookgate.delivery_id} and
+// {hookgate.vars.<name>} for the handlers that follow, formatting a value
+// only when one of them uses it.
+func (h *Handler) placeholdersOf(vars map[string]any, deliveryID string) caddy.ReplacerFunc {
+	return func(key string) (any, bool) {
+		switch key {
+		case "hookgate.hook":
+			return h.Name, true
+		case "hookgate.delivery_id":
+			return deliveryID, true
+		}
+		name, ok := strings.CutPrefix(key, "hookgate.vars.")
+		if !ok {
+			return nil, false
+		}
+		v, ok := vars[name]
+		if !ok {
+			return nil, false
+		}
+		return action.FormatValue(v), true
+	}
 }
 
 // readBody reads the whole body into buf, at most MaxBody bytes. A body

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/url"
+	"strings"
 )
 
 // maxFormFields bounds the text fields read from a multipart body.
@@ -21,6 +22,9 @@ const maxFormFields = 1000
 // The signature has already been checked over the raw body; this only
 // decides what variables and conditions read.
 func Payload(contentType string, body []byte) []byte {
+	if !mentionsForm(contentType) {
+		return body // JSON, or anything else that is not a form: no parsing
+	}
 	mediaType, params, _ := mime.ParseMediaType(contentType)
 	var form url.Values
 	switch mediaType {
@@ -51,6 +55,17 @@ func Payload(contentType string, body []byte) []byte {
 		return body
 	}
 	return doc
+}
+
+// mentionsForm reports, without allocating, whether a content type holds
+// "form" in any case: every form media type does, and most hooks are JSON.
+func mentionsForm(contentType string) bool {
+	for i := 0; i+4 <= len(contentType); i++ {
+		if strings.EqualFold(contentType[i:i+4], "form") {
+			return true
+		}
+	}
+	return false
 }
 
 // multipartFields reads the text fields of a multipart/form-data body
