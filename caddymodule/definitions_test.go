@@ -126,6 +126,16 @@ http://localhost:9080 {
 			pipeline record
 		}
 	}
+	handle /github {
+		hookgate github-push {
+			signature github
+			secret "%[3]s"
+			var type header:X-GitHub-Event
+			var object repository json
+			var absent nope
+			pipeline record
+		}
+	}
 	handle /sources* {
 		hookgate sources {
 			signature hmac sha256 X-Signature hex prefix sha256=
@@ -171,7 +181,7 @@ http://localhost:9080 {
 		respond "{hookgate.vars.ref} {hookgate.vars.n}"
 	}
 }
-`, dir, recorder)
+`, dir, recorder, githubSecret)
 }
 
 // queuedAnswer is the 202 answer of a triggered hook.
@@ -218,6 +228,22 @@ func TestHookDefinitions(t *testing.T) {
 		header["Stripe-Signature"] = stripeSignature("whsec_definitions", body, time.Now())
 		if status, _, answer = post(t, tester, "POST", "http://localhost:9080/stripe", body, header); status != 204 || answer != "" {
 			t.Errorf("skipped: %d %q", status, answer)
+		}
+	})
+
+	t.Run("a GitHub push relayed to a script as a file", func(t *testing.T) {
+		push := readPayload(t, "github-push.json")
+		status, _, answer := post(t, tester, "POST", "http://localhost:9080/github", push, signedGitHub(githubSecret, push, "push"))
+		if status != 202 {
+			t.Fatalf("push: %d %s", status, answer)
+		}
+		var q queuedAnswer
+		json.Unmarshal([]byte(answer), &q)
+		waitForAction(t, q.ActionID)
+		rec := readRecording(t, dir, q.ActionID)
+		if rec.args[0] != "push" || rec.files[1] != string(push) || rec.modes[1] != "600" ||
+			!strings.Contains(rec.files[2], `"full_name":"Codertocat/Hello-World"`) {
+			t.Errorf("argv %q, payload file of %d bytes (want %d), repository file %.80q", rec.args, len(rec.files[1]), len(push), rec.files[2])
 		}
 	})
 
