@@ -77,6 +77,29 @@ func BenchmarkHandlerGitHubPush(b *testing.B) {
 	benchHandler(b, h)
 }
 
+// BenchmarkHandlerGitHubPushCondition adds a condition on a header and a
+// variable to BenchmarkHandlerGitHubPush.
+func BenchmarkHandlerGitHubPushCondition(b *testing.B) {
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	h := &Handler{
+		Name:      "bench",
+		Signature: &Signature{Preset: "github"},
+		Secrets:   []string{githubSecret},
+		Vars: []Var{
+			{Name: "ref", Path: "ref", Required: true},
+			{Name: "commit_hash", Path: "head_commit.id"},
+			{Name: "event", Path: "header:Content-Type"},
+		},
+		When: `ref startsWith "refs/heads/" && event == "application/json"`,
+	}
+	if err := h.Provision(ctx); err != nil {
+		b.Fatal(err)
+	}
+	h.logger = zap.NewNop()
+	benchHandler(b, h)
+}
+
 // BenchmarkHMACFloor is the floor under the handler: read the body into a
 // reused buffer and check its HMAC-SHA-256 with a reused HMAC state, in
 // the same harness, and nothing else.

@@ -53,6 +53,9 @@ type Condition struct {
 	program  *vm.Program
 	bare     []string // the variables given by their bare name in the environment
 	usesBody bool
+	// usesHeaders and usesQuery say whether headers and query are read,
+	// so that a request's are flattened only then.
+	usesHeaders, usesQuery bool
 }
 
 // CompileCondition compiles src against the environment a hook's
@@ -83,8 +86,9 @@ func CompileCondition(src string, vars []Variable) (*Condition, error) {
 	}
 	paths := &bodyPaths{}
 	cidrs := &cidrRanges{}
+	used := usedNames{}
 	program, err := expr.Compile(src, expr.Env(env), expr.AsBool(), inCIDR,
-		expr.Patch(names), expr.Patch(paths), expr.Patch(cidrs))
+		expr.Patch(names), expr.Patch(paths), expr.Patch(cidrs), expr.Patch(used))
 	if err == nil && cidrs.err != nil {
 		err = cidrs.err
 	}
@@ -92,6 +96,7 @@ func CompileCondition(src string, vars []Variable) (*Condition, error) {
 		return nil, fmt.Errorf("condition %s", err)
 	}
 	c.program, c.usesBody = program, paths.used
+	c.usesHeaders, c.usesQuery = used["headers"], used["query"]
 	return c, nil
 }
 
@@ -100,10 +105,17 @@ func (c *Condition) UsesBody() bool { return c.usesBody }
 
 // Eval evaluates the condition for one request.
 func (c *Condition) Eval(r *Request) (bool, error) {
+	headers, query := noValues, noValues
+	if c.usesHeaders {
+		headers = firstValues(r.Header)
+	}
+	if c.usesQuery {
+		query = firstValues(r.Query)
+	}
 	env := map[string]any{
 		"vars":      r.Vars,
-		"headers":   firstValues(r.Header),
-		"query":     firstValues(r.Query),
+		"headers":   headers,
+		"query":     query,
 		"method":    r.Method,
 		"path":      r.Path,
 		"remote_ip": r.RemoteIP,
@@ -151,6 +163,20 @@ func (b *bareNames) Visit(node *ast.Node) {
 			Node:     &ast.IdentifierNode{Value: "vars"},
 			Property: &ast.StringNode{Value: ident.Value},
 		})
+	}
+}
+
+// noValues stands for the headers or query of a condition that does not
+// read them; expressions never change it.
+var noValues = map[string]string{}
+
+// usedNames notes the identifiers a condition uses.
+type usedNames map[string]bool
+
+// Visit implements ast.Visitor.
+func (u usedNames) Visit(node *ast.Node) {
+	if ident, ok := (*node).(*ast.IdentifierNode); ok {
+		u[ident.Value] = true
 	}
 }
 
