@@ -91,11 +91,6 @@ type Extractor struct {
 	keys     []string // header or query names of fromHeader and fromQuery
 	defaults []any    // converted defaults, nil where a variable has none
 	fromBody bool
-	// roots and rests split the body paths that start with a plain key
-	// (rootPath), read together in one pass when there are several of
-	// them (rootVars); roots[i] is "" for other variables.
-	roots, rests []string
-	rootVars     int
 }
 
 // NewExtractor checks the variables (names, types, paths, defaults) and
@@ -143,26 +138,7 @@ func NewExtractor(vars []Variable) (*Extractor, error) {
 		e.fromBody = e.fromBody || src == fromBody
 		e.vars[i], e.sources[i], e.keys[i] = v, src, key
 	}
-	e.splitRoots()
 	return e, nil
-}
-
-// splitRoots prepares the one-pass reading of body variables (scanRoots),
-// where it pays: two variables or more, and not too many.
-func (e *Extractor) splitRoots() {
-	roots, rests, n := make([]string, len(e.vars)), make([]string, len(e.vars)), 0
-	for i, v := range e.vars {
-		if e.sources[i] != fromBody {
-			continue
-		}
-		if root, rest, ok := rootPath(v.Path); ok {
-			roots[i], rests[i] = root, rest
-			n++
-		}
-	}
-	if n >= 2 && len(e.vars) <= maxRootVars {
-		e.roots, e.rests, e.rootVars = roots, rests, n
-	}
 }
 
 // parseSource tells where a path reads, and the header or query name.
@@ -231,13 +207,8 @@ func (e *Extractor) NeedsBody() bool { return e.fromBody }
 func (e *Extractor) Extract(r *Request) (map[string]any, []VariableError) {
 	values := make(map[string]any, len(e.vars))
 	var errs []VariableError
-	var stack [maxRootVars]gjson.Result
-	var found []gjson.Result
-	if e.rootVars > 0 && e.scanRoots(r.Payload, stack[:len(e.vars)]) {
-		found = stack[:len(e.vars)]
-	}
 	for i, v := range e.vars {
-		val, present, ok := e.lookup(i, r, found)
+		val, present, ok := e.lookup(i, r)
 		switch {
 		case !present && e.defaults[i] != nil:
 			values[v.Name] = e.defaults[i]
@@ -256,8 +227,7 @@ func (e *Extractor) Extract(r *Request) (map[string]any, []VariableError) {
 
 // lookup finds the value of variable i: present says whether the source
 // has it (JSON null counts as absent), ok whether it converts to the type.
-// found holds the results of scanRoots, if it ran.
-func (e *Extractor) lookup(i int, r *Request, found []gjson.Result) (val any, present, ok bool) {
+func (e *Extractor) lookup(i int, r *Request) (val any, present, ok bool) {
 	t := e.vars[i].Type
 	switch e.sources[i] {
 	case fromConstant:
@@ -286,12 +256,7 @@ func (e *Extractor) lookup(i int, r *Request, found []gjson.Result) (val any, pr
 		val, ok = convertText(r.Path, t)
 		return val, true, ok
 	}
-	var res gjson.Result
-	if found != nil && e.roots[i] != "" {
-		res = detach(found[i], t)
-	} else {
-		res = gjson.GetBytes(r.Payload, e.vars[i].Path)
-	}
+	res := gjson.GetBytes(r.Payload, e.vars[i].Path)
 	if !res.Exists() || res.Type == gjson.Null {
 		return nil, false, false
 	}
