@@ -237,9 +237,9 @@ func (e *Extractor) lookup(i int, r *Request) (val any, present, ok bool) {
 	case fromQuery:
 		return text(r.Query[e.keys[i]], t)
 	case fromHeaders:
-		return object(r.Header, t)
+		return object(r.Header, t, credential)
 	case fromQueries:
-		return object(r.Query, t)
+		return object(r.Query, t, nil)
 	case fromRawBody:
 		if len(r.Body) == 0 {
 			return nil, false, false
@@ -274,11 +274,11 @@ func text(vals []string, t Type) (val any, present, ok bool) {
 }
 
 // object is every header or parameter, first values, as a JSON object
-// (or its text, for a string variable).
-func object[M ~map[string][]string](m M, t Type) (val any, present, ok bool) {
+// (or its text, for a string variable), without those that skip names.
+func object[M ~map[string][]string](m M, t Type, skip func(string) bool) (val any, present, ok bool) {
 	obj := make(map[string]any, len(m))
 	for k, v := range m {
-		if len(v) > 0 {
+		if len(v) > 0 && (skip == nil || !skip(k)) {
 			obj[k] = v[0]
 		}
 	}
@@ -287,6 +287,23 @@ func object[M ~map[string][]string](m M, t Type) (val any, present, ok bool) {
 		return string(b), true, err == nil
 	}
 	return obj, true, true
+}
+
+// credentialWords mark the headers that header:* leaves out, since its
+// value is stored with the action, shown by the API and passed to
+// commands: Authorization, Cookie, and every provider's signature or
+// token header (X-Hub-Signature-256, X-Gitlab-Token, X-Shopify-Hmac-Sha256).
+var credentialWords = []string{"authorization", "cookie", "signature", "token", "secret", "hmac"}
+
+// credential reports whether a header carries a credential.
+func credential(name string) bool {
+	name = strings.ToLower(name)
+	for _, w := range credentialWords {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // convertJSON converts a JSON value to t.

@@ -200,7 +200,8 @@ func TestExtractSourcesAndNames(t *testing.T) {
 	body := []byte(`{"type":"charge.succeeded","count":2,"meta":{"id":12345678901234567890,"f":1.5,"n":[-98765432109876543210,3]},"tags":["a"]}`)
 	got, errs := e.Extract(&Request{
 		Payload: body, Body: body, Method: "POST", RemoteIP: "192.0.2.1", Path: "/hooks/stripe",
-		Header: http.Header{"X-Tags": {`[1,"b"]`}, "X-Event": {"x", "y"}},
+		Header: http.Header{"X-Tags": {`[1,"b"]`}, "X-Event": {"x", "y"}, "Authorization": {"Bearer t"},
+			"X-Hub-Signature-256": {"sha256=00"}, "X-Gitlab-Token": {"s"}, "Cookie": {"c=1"}},
 		Query:  url.Values{"a": {"1"}},
 	})
 	if errs != nil {
