@@ -42,7 +42,7 @@ var now = time.Now
 //	405 method_not_allowed (with Allow), 413 payload_too_large,
 //	401 signature_missing | signature_invalid | timestamp_out_of_tolerance,
 //	400 invalid_payload, 422 invalid_variables | condition_error,
-//	200 {"status":"skipped","reason":"condition"},
+//	200 (or SkipStatus) {"status":"skipped","reason":"condition"},
 //	200 the Slack, Zoom and Discord endpoint handshakes.
 //
 // The checks run in that order: method, size, signature over the raw

@@ -22,11 +22,11 @@ var envNames = []string{"vars", "headers", "query", "method", "path", "remote_ip
 var keywords = []string{"true", "false", "nil", "in", "not", "and", "or", "matches", "contains",
 	"startsWith", "endsWith", "let", "if", "else", "env", "$env"}
 
-// Bare reports whether a variable called name is also reachable by its
+// bare reports whether a variable called name is also reachable by its
 // bare name in a condition: it is unless the condition's own names, an
 // expr built-in function or a keyword already have it, in which case it
 // is vars.<name> only.
-func Bare(name string) bool {
+func bare(name string) bool {
 	return !slices.Contains(keywords, name) && !slices.Contains(envNames, name) && !slices.Contains(builtin.Names, name)
 }
 
@@ -59,7 +59,7 @@ type Condition struct {
 }
 
 // CompileCondition compiles src against the environment a hook's
-// condition sees: vars, each variable by its bare name where Bare allows
+// condition sees: vars, each variable by its bare name where bare allows
 // it (typed as declared when it always has a value; a json variable, or
 // one that may be null, reads as vars.<name>),
 // headers, query, method, path, remote_ip, hook, in_cidr(ip, ranges...),
@@ -76,7 +76,7 @@ func CompileCondition(src string, vars []Variable) (*Condition, error) {
 	names := &bareNames{open: map[string]bool{}}
 	for _, v := range vars {
 		switch {
-		case !Bare(v.Name):
+		case !bare(v.Name):
 		case v.Type == JSON || v.mayBeNull():
 			names.open[v.Name] = true
 		default:

@@ -202,7 +202,7 @@ func TestExtractSourcesAndNames(t *testing.T) {
 		Payload: body, Body: body, Method: "POST", RemoteIP: "192.0.2.1", Path: "/hooks/stripe",
 		Header: http.Header{"X-Tags": {`[1,"b"]`}, "X-Event": {"x", "y"}, "Authorization": {"Bearer t"},
 			"X-Hub-Signature-256": {"sha256=00"}, "X-Gitlab-Token": {"s"}, "Cookie": {"c=1"}},
-		Query:  url.Values{"a": {"1"}},
+		Query: url.Values{"a": {"1"}},
 	})
 	if errs != nil {
 		t.Fatal(errs)
