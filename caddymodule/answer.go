@@ -33,6 +33,11 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, status int, rea
 			Hook: h.Name, Reason: result, Detail: reason, Status: status, RemoteIP: remoteIP(r),
 		})
 	}
+	if status == http.StatusNoContent || status == http.StatusNotModified {
+		// A skip_status that carries no body.
+		w.WriteHeader(status)
+		return nil
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	return json.NewEncoder(w).Encode(body)

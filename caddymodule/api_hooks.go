@@ -83,7 +83,7 @@ func (d defaultValue) MarshalJSON() ([]byte, error) {
 // Devopness's, to hookgate's.
 var variableTypes = map[string]hook.Type{
 	"": hook.String, "string": hook.String, "int": hook.Int, "integer": hook.Int, "float": hook.Float,
-	"number": hook.Float, "bool": hook.Bool, "boolean": hook.Bool, "json": hook.JSON,
+	"number": hook.Float, "bool": hook.Bool, "boolean": hook.Bool, "json": hook.JSON, "array": hook.Array,
 }
 
 // signatureAlgorithms are the secret_algorithm values.
@@ -133,7 +133,7 @@ func (req *hookRequest) apply(rec *store.HookRecord) error {
 			t, ok := variableTypes[strings.ToLower(v.Type)]
 			if !ok {
 				return invalidField("settings.variables["+strconv.Itoa(i)+"].type",
-					"%q: want string, integer, number, boolean or json", v.Type)
+					"%q: want string, integer, number, boolean, json or array", v.Type)
 			}
 			rec.Variables[i] = hook.Variable{Name: v.Name, Path: v.Path, Type: t, Required: v.Required, Default: v.DefaultValue.value}
 		}
@@ -252,6 +252,9 @@ func (h *APIHandler) createHook(w http.ResponseWriter, r *http.Request, e *engin
 	if err := req.apply(&rec); err != nil {
 		return err
 	}
+	if err := h.app.checkFileVariables(pipeline, rec.Variables); err != nil {
+		return invalidField("settings.variables", "%v", err)
+	}
 	if _, ok := h.app.configHook(rec.Name); ok {
 		return &apiError{http.StatusConflict, "already_exists", "a hook named " + strconv.Quote(rec.Name) + " is defined in the Caddyfile"}
 	}
@@ -326,7 +329,13 @@ func (h *APIHandler) patchHook(w http.ResponseWriter, r *http.Request, e *engine
 	hadSecret := false
 	rec, err := e.UpdateHook(r.Context(), id, func(rec *store.HookRecord) error {
 		hadSecret = rec.Secret != ""
-		return req.apply(rec)
+		if err := req.apply(rec); err != nil {
+			return err
+		}
+		if err := h.app.checkFileVariables(rec.Pipeline, rec.Variables); err != nil {
+			return invalidField("settings.variables", "%v", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 
 	"github.com/hookgate/hookgate/pipeline/action"
 	"github.com/hookgate/hookgate/pipeline/engine"
+	"github.com/hookgate/hookgate/pipeline/hook"
 	"github.com/hookgate/hookgate/pipeline/webhook"
 )
 
@@ -72,8 +73,11 @@ type App struct {
 	MaxBuffered int64 `json:"max_buffered,omitempty"`
 
 	plans map[string]bool
-	hooks []webhook.Definition
-	allow []netip.Prefix
+	// fileVars are, by pipeline, the variables its steps take as files
+	// ({file:vars.<name>}), each with the step that does.
+	fileVars map[string]map[string]string
+	hooks    []webhook.Definition
+	allow    []netip.Prefix
 	// buffered is what MaxBuffered grants the bodies being read.
 	buffered *bodyBudget
 	// variables are the names of the variables the hooks of this config
@@ -207,14 +211,17 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 	}
 	a.plans = make(map[string]bool, len(a.Pipelines))
+	a.fileVars = make(map[string]map[string]string, len(a.Pipelines))
 	for _, p := range a.Pipelines {
 		if a.plans[p.Name] {
 			return fmt.Errorf("pipeline %q: defined twice", p.Name)
 		}
-		if _, err := action.Compile(p.pipeline()); err != nil {
+		plan, err := action.Compile(p.pipeline())
+		if err != nil {
 			return err
 		}
 		a.plans[p.Name] = true
+		a.fileVars[p.Name] = plan.FileVariables()
 	}
 	var err error
 	if a.allow, err = parsePrefixes(a.AllowTargets); err != nil {
@@ -405,6 +412,17 @@ func (d engineDestructor) Destruct() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	return d.Stop(ctx)
+}
+
+// checkFileVariables checks that a hook triggering pipeline declares
+// every variable the pipeline's steps take as a file.
+func (a *App) checkFileVariables(pipeline string, vars []hook.Variable) error {
+	for name, step := range a.fileVars[pipeline] {
+		if !slices.ContainsFunc(vars, func(v hook.Variable) bool { return v.Name == name }) {
+			return fmt.Errorf("pipeline %q, step %q: {file:vars.%s} names no variable of this hook", pipeline, step, name)
+		}
+	}
+	return nil
 }
 
 // Interface guards.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -38,12 +39,18 @@ func init() {
 //		max_body <size>
 //		read_timeout <duration>
 //		methods <method...>
-//		var <name> <path> [string|int|float|bool|json] [required] [default <value>]
+//		var <name> <path> [string|int|float|bool|json|array] [required] [default <value>]
+//		const <name> <value> [string|int|float|bool|json|array]
 //		when <expr>
+//		skip_status <code>
 //		insecure_no_signature
 //		pipeline <name>
-//		wait
+//		wait [output]
 //		dedup [<header>]
+//
+// A const is a variable without a path: the hook's own value, as the
+// JSON {"name": <name>, "default": <value>} with no path.
+//
 //	}
 func parseHandler(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	handler := new(Handler)
@@ -127,12 +134,27 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.Vars = append(h.Vars, v)
+		case "const":
+			v, err := parseConst(d)
+			if err != nil {
+				return err
+			}
+			h.Vars = append(h.Vars, v)
 		case "when":
 			if !d.NextArg() {
 				return d.ArgErr()
 			}
 			h.When = d.Val()
 			whenLine = d.Line()
+		case "skip_status":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			code, err := strconv.Atoi(d.Val())
+			if err != nil || !validSkipStatus(code) {
+				return d.Errf("skip_status %q: want a status code from 200 to 599", d.Val())
+			}
+			h.SkipStatus = code
 		case "insecure_no_signature":
 			h.InsecureNoSignature = true
 		case "pipeline":
@@ -142,6 +164,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.Pipeline = d.Val()
 		case "wait":
 			h.Wait = true
+			if d.NextArg() {
+				if d.Val() != "output" {
+					return d.Errf("wait %q: want wait, or wait output", d.Val())
+				}
+				h.WaitOutput = true
+			}
 		case "dedup":
 			h.Dedup = &Dedup{}
 			if d.NextArg() {
@@ -225,34 +253,71 @@ func (h *Handler) parseSignature(d *caddyfile.Dispenser) error {
 	return nil
 }
 
+// typeNames lists the variable types for messages.
+var typeNames = func() string {
+	names := make([]string, len(hook.Types))
+	for i, t := range hook.Types {
+		names[i] = string(t)
+	}
+	return strings.Join(names, ", ")
+}()
+
 // parseVar reads `var <name> <path> [type] [required] [default <value>]`.
 func parseVar(d *caddyfile.Dispenser) (Var, error) {
 	args := d.RemainingArgs()
 	if len(args) < 2 {
-		return Var{}, d.Err("var: want <name> <path> [string|int|float|bool|json] [required] [default <value>]")
+		return Var{}, d.Errf("var: want <name> <path> [%s] [required] [default <value>]", strings.ReplaceAll(typeNames, ", ", "|"))
 	}
 	v := Var{Name: args[0], Path: args[1]}
+	if v.Path == "" {
+		return Var{}, d.Errf("var %s: empty path; a variable without a path is written const <name> <value> [type]", v.Name)
+	}
 	for rest := args[2:]; len(rest) > 0; rest = rest[1:] {
-		switch rest[0] {
-		case string(hook.String), string(hook.Int), string(hook.Float), string(hook.Bool), string(hook.JSON):
+		switch {
+		case slices.Contains(hook.Types, hook.Type(rest[0])):
 			v.Type = rest[0]
-		case "required":
+		case rest[0] == "required":
 			v.Required = true
-		case "default":
+		case rest[0] == "default":
 			if len(rest) < 2 {
 				return Var{}, d.Errf("var %s: default needs a value", v.Name)
 			}
 			v.Default = &rest[1]
 			rest = rest[1:]
 		default:
-			return Var{}, d.Errf("var %s: unexpected %q; want a type (string, int, float, bool, json), required, or default <value>", v.Name, rest[0])
+			return Var{}, d.Errf("var %s: unexpected %q; want a type (%s), required, or default <value>", v.Name, rest[0], typeNames)
 		}
 	}
-	if _, err := hook.NewExtractor([]hook.Variable{v.variable()}); err != nil {
-		return Var{}, d.Err(err.Error())
-	}
-	return v, nil
+	return v, checkVar(d, v)
 }
+
+// parseConst reads `const <name> <value> [type]`: a variable without a
+// path, whose value is its default.
+func parseConst(d *caddyfile.Dispenser) (Var, error) {
+	args := d.RemainingArgs()
+	if len(args) < 2 || len(args) > 3 {
+		return Var{}, d.Errf("const: want <name> <value> [%s]", strings.ReplaceAll(typeNames, ", ", "|"))
+	}
+	v := Var{Name: args[0], Default: &args[1]}
+	if len(args) == 3 {
+		if !slices.Contains(hook.Types, hook.Type(args[2])) {
+			return Var{}, d.Errf("const %s: unknown type %q; want %s", v.Name, args[2], typeNames)
+		}
+		v.Type = args[2]
+	}
+	return v, checkVar(d, v)
+}
+
+// checkVar checks one variable as the engine will, at its line.
+func checkVar(d *caddyfile.Dispenser, v Var) error {
+	if _, err := hook.NewExtractor([]hook.Variable{v.variable()}); err != nil {
+		return d.Err(err.Error())
+	}
+	return nil
+}
+
+// validSkipStatus reports whether code can answer a skipped hook.
+func validSkipStatus(code int) bool { return code >= 200 && code <= 599 }
 
 // Interface guards.
 var _ caddyfile.Unmarshaler = (*Handler)(nil)

@@ -22,10 +22,19 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"hookgate {\n insecure_no_signature\n var n a int default x\n}", 3, `variable "n": default "x" is not int`},
 		{"hookgate {\n insecure_no_signature\n var n a date\n}", 3, `var n: unexpected "date"`},
 		{"hookgate {\n insecure_no_signature\n var n\n}", 3, "var: want <name> <path>"},
-		{"hookgate {\n insecure_no_signature\n var path a\n}", 3, `variable "path": the name is reserved`},
+		{"hookgate {\n insecure_no_signature\n var a \"\"\n}", 3, "var a: empty path; a variable without a path is written const"},
+		{"hookgate {\n insecure_no_signature\n var a body:json\n}", 3, `variable "a": unknown source "body:json"`},
+		{"hookgate {\n insecure_no_signature\n var a request:host\n}", 3, `variable "a": unknown source "request:host"`},
+		{"hookgate {\n insecure_no_signature\n const a\n}", 3, "const: want <name> <value>"},
+		{"hookgate {\n insecure_no_signature\n const a 1 date\n}", 3, `const a: unknown type "date"`},
+		{"hookgate {\n insecure_no_signature\n const a x int\n}", 3, `variable "a": default "x" is not int`},
+		{"hookgate {\n insecure_no_signature\n skip_status 99\n}", 3, `skip_status "99": want a status code from 200 to 599`},
+		{"hookgate {\n insecure_no_signature\n skip_status ok\n}", 3, `skip_status "ok"`},
+		{"hookgate {\n insecure_no_signature\n wait all\n}", 3, `wait "all": want wait, or wait output`},
+		{"hookgate {\n insecure_no_signature\n when `in_cidr(remote_ip, \"10.0.0.0/40\")`\n}", 3, `in_cidr: "10.0.0.0/40" is not a range`},
 		{"hookgate {\n insecure_no_signature\n var a a\n var a b\n}", 1, `variable "a": declared twice`},
 		{"hookgate {\n insecure_no_signature\n\n when `vars.a ==`\n}", 4, "condition unexpected token EOF (1:9)"},
-		{"hookgate {\n insecure_no_signature\n var n a int\n when `n == \"x\"`\n}", 4, "condition invalid operation: == (mismatched types int64 and string)"},
+		{"hookgate {\n insecure_no_signature\n var n a int required\n when `n == \"x\"`\n}", 4, "condition invalid operation: == (mismatched types int64 and string)"},
 		{"hookgate {\n signature hmac sha384 X-Sig\n secret s\n}", 2, `signature hmac: unknown algorithm "sha384"`},
 		{"hookgate {\n signature hmac sha256\n secret s\n}", 2, "signature hmac: want"},
 		{"hookgate {\n signature hmac sha256 X-Sig hex prefix\n secret s\n}", 2, `signature hmac: unexpected "prefix"`},
@@ -89,7 +98,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 // TestAdaptFailsOnBadConfig runs the whole adapter, as `caddy adapt` and
 // `caddy validate` do, and checks the error names the file's line.
 func TestAdaptFailsOnBadConfig(t *testing.T) {
-	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(":8080 {\n\thookgate {\n\t\tsignature github\n\t\tsecret s\n\t\tvar a b\n\t\twhen `a > 1`\n\t}\n}\n"), nil)
+	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(":8080 {\n\thookgate {\n\t\tsignature github\n\t\tsecret s\n\t\tvar a b string required\n\t\twhen `a > 1`\n\t}\n}\n"), nil)
 	if err == nil || !strings.Contains(err.Error(), "Caddyfile:6") || !strings.Contains(err.Error(), "mismatched types") {
 		t.Fatalf("got %v", err)
 	}

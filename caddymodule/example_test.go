@@ -62,6 +62,19 @@ func TestExampleAsUserTriesIt(t *testing.T) {
 	if status != 200 || !strings.Contains(body, "device: boiler-1") {
 		t.Errorf("custom hmac: %d %q", status, body)
 	}
+	charge := []byte(`{"id":"evt_1","type":"charge.succeeded","data":{"object":{"amount":2000,"currency":"eur"}}}`)
+	stripe := map[string]string{"Content-Type": "application/json",
+		"Stripe-Signature": stripeSignature("whsec_dev-stripe-secret", charge, time.Now())}
+	status, _, body = post(t, tester, "POST", "http://127.0.0.1:8080/hooks/stripe", charge, stripe)
+	if status != 200 || !strings.Contains(body, "hook: stripe-events") || !strings.Contains(body, "event: charge.succeeded") {
+		t.Errorf("stripe: %d %q", status, body)
+	}
+	refund := []byte(`{"id":"evt_2","type":"charge.refunded","data":{"object":{"amount":2000,"currency":"usd"}}}`)
+	stripe["Stripe-Signature"] = stripeSignature("whsec_dev-stripe-secret", refund, time.Now())
+	status, _, body = post(t, tester, "POST", "http://127.0.0.1:8080/hooks/stripe", refund, stripe)
+	if status != 202 || !strings.Contains(body, "skipped") {
+		t.Errorf("stripe, another currency: %d %q", status, body)
+	}
 	status, _, body = post(t, tester, "GET", "http://127.0.0.1:8080/elsewhere", nil, nil)
 	if status != 200 || !strings.Contains(body, "app received GET /elsewhere") {
 		t.Errorf("pass-through: %d %q", status, body)

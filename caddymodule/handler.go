@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/hookgate/hookgate/pipeline/action"
@@ -40,7 +42,7 @@ var now = time.Now
 //	503 overloaded (with Retry-After: the app's max_buffered is spent),
 //	401 signature_missing | signature_invalid | timestamp_out_of_tolerance,
 //	400 invalid_payload, 422 invalid_variables | condition_error,
-//	200 {"status":"skipped","reason":"condition"},
+//	200 (or SkipStatus) {"status":"skipped","reason":"condition"},
 //	200 the Slack, Zoom and Discord endpoint handshakes.
 //
 // The checks run in that order: method, size, signature over the raw
@@ -97,9 +99,16 @@ type Handler struct {
 	Vars []Var `json:"vars,omitempty"`
 
 	// When is an expr condition over the hook (vars, each variable by its
-	// name, headers, query, method, path, remote_ip, hook, body). A hook
-	// for which it is false is answered 200 skipped. Default: always.
+	// name, headers, query, method, path, remote_ip, hook, body, and the
+	// function in_cidr). A hook for which it is false is answered
+	// {"status":"skipped","reason":"condition"} with SkipStatus. Default:
+	// always.
 	When string `json:"when,omitempty"`
+
+	// SkipStatus is the status of the answer to a hook whose condition is
+	// false (adnanh/webhook's trigger-rule-mismatch code), from 200 to
+	// 599. Default: 200.
+	SkipStatus int `json:"skip_status,omitempty"`
 
 	// InsecureNoSignature accepts hooks without any authentication. It
 	// must be set explicitly: a hook without a signature fails to load.
@@ -113,8 +122,13 @@ type Handler struct {
 
 	// Wait runs the triggered action before answering, and answers with
 	// its result: 200 when it succeeded, 500 when it failed or was
-	// cancelled.
+	// cancelled. The answer holds the action's status, reason, exit codes
+	// and durations, not what its steps printed (see WaitOutput).
 	Wait bool `json:"wait,omitempty"`
+
+	// WaitOutput puts each step's output into the answer of a Wait hook,
+	// for senders that the hook's owner trusts to see it.
+	WaitOutput bool `json:"wait_output,omitempty"`
 
 	// Dedup makes a redelivered hook (same delivery id) answer 200
 	// duplicate with the first action's id, and run nothing again.
@@ -132,6 +146,7 @@ type Handler struct {
 	extractor *hook.Extractor
 	condition *hook.Condition
 	needsJSON bool
+	passed    prometheus.Counter
 	allow     string
 	dynamic   *dynamicHooks
 	logger    *zap.Logger
@@ -163,11 +178,18 @@ type Dedup struct {
 type Var struct {
 	// Name of the variable.
 	Name string `json:"name"`
-	// Path is a gjson path into the JSON body, or header:<Name> or
-	// query:<name>.
-	Path string `json:"path"`
-	// Type is string (default), int, float, bool or json. A value that
-	// does not convert is answered 422 invalid_variables.
+	// Path is where the value is read: a gjson path into the JSON body
+	// (@this for all of it); header:<Name> or query:<name>; header:* or
+	// query:* for every header or parameter as one object (first values);
+	// body:raw for the raw body as text; request:method,
+	// request:remote_ip or request:path. Without a path the variable is a
+	// constant of the hook, its Default, which it then needs.
+	Path string `json:"path,omitempty"`
+	// Type is string (default; json for header:* and query:*), int,
+	// float, bool, json or array. json and array values keep big integers
+	// exact. A value that does not convert is answered 422
+	// invalid_variables. An absent optional variable without a default
+	// is null: no HOOK_VAR_<NAME>, an empty argument.
 	Type string `json:"type,omitempty"`
 	// Required variables that are absent, and have no default, are
 	// answered 422 invalid_variables.
@@ -195,6 +217,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.Name = "hook"
 	}
 	h.setDefaults()
+	if h.SkipStatus != 0 && !validSkipStatus(h.SkipStatus) {
+		return fmt.Errorf("hook %q: skip_status %d: want a status code from 200 to 599", h.Name, h.SkipStatus)
+	}
 	if err := h.provisionSignature(); err != nil {
 		return fmt.Errorf("hook %q: %v", h.Name, err)
 	}
@@ -230,6 +255,7 @@ func (h *Handler) setDefaults() {
 func (h *Handler) setCompiled(extractor *hook.Extractor, condition *hook.Condition) {
 	h.extractor, h.condition = extractor, condition
 	h.needsJSON = extractor.NeedsBody() || (condition != nil && condition.UsesBody())
+	h.passed = hooksTotal.WithLabelValues(h.Name, "passed")
 }
 
 // compile checks and compiles the variables and the condition.
@@ -332,9 +358,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.answerUnread(w, r, err)
 	}
 
-	sreq := &signature.Request{Method: r.Method, URL: h.publicURL(r), Header: r.Header, Body: body}
+	sreq := &signature.Request{Method: r.Method, Header: r.Header, Body: body}
 	var deliveryID string
 	if h.verifier != nil {
+		if h.verifier.UsesURL() {
+			sreq.URL = h.publicURL(r)
+		}
 		if err := h.verifier.Verify(sreq, now()); err != nil {
 			code := signatureCode(err)
 			return h.answer(w, r, http.StatusUnauthorized, err.Error(), map[string]any{"error": code})
@@ -356,41 +385,67 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 				map[string]any{"error": "invalid_payload", "detail": "the body is not valid JSON: " + err.Error()})
 		}
 	}
-	vars, verrs := h.extractor.Extract(payload, r.Header, r.URL.Query())
+	hr := &hook.Request{
+		Header: r.Header, Method: r.Method, Path: r.URL.Path,
+		RemoteIP: remoteIP(r), Hook: h.Name, Payload: payload, Body: body,
+	}
+	if r.URL.RawQuery != "" {
+		hr.Query = r.URL.Query()
+	}
+	vars, verrs := h.extractor.Extract(hr)
 	if len(verrs) > 0 {
 		return h.answer(w, r, http.StatusUnprocessableEntity, verrs[0].Name+": "+verrs[0].Reason,
 			map[string]any{"error": "invalid_variables", "variables": verrs})
 	}
 	if h.condition != nil {
-		ok, err := h.condition.Eval(hook.Request{
-			Vars: vars, Header: r.Header, Query: r.URL.Query(),
-			Method: r.Method, Path: r.URL.Path, RemoteIP: remoteIP(r), Hook: h.Name, Payload: payload,
-		})
+		hr.Vars = vars
+		ok, err := h.condition.Eval(hr)
 		if err != nil {
 			return h.answer(w, r, http.StatusUnprocessableEntity, "condition: "+err.Error(),
 				map[string]any{"error": "condition_error", "detail": err.Error()})
 		}
 		if !ok {
-			return h.answer(w, r, http.StatusOK, "condition",
+			return h.answer(w, r, cmp.Or(h.SkipStatus, http.StatusOK), "condition",
 				map[string]any{"status": "skipped", "reason": "condition"})
 		}
 	}
 
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	repl.Set("hookgate.hook", h.Name)
-	repl.Set("hookgate.delivery_id", deliveryID)
-	for name, v := range vars {
-		repl.Set("hookgate.vars."+name, headerSafe.Replace(action.FormatValue(v)))
-	}
+	repl.Map(h.placeholdersOf(vars, deliveryID))
 	if h.Pipeline != "" {
-		return h.trigger(w, r, repl, vars, payload, h.dedupID(r, deliveryID))
+		return h.trigger(w, r, repl, vars, body, h.dedupID(r, deliveryID))
 	}
-	hooksTotal.WithLabelValues(h.Name, "passed").Inc()
-	h.logger.Debug("hook verified", zap.String("hook", h.Name), zap.String("delivery_id", deliveryID))
+	h.passed.Inc()
+	if ce := h.logger.Check(zap.DebugLevel, "hook verified"); ce != nil {
+		ce.Write(zap.String("hook", h.Name), zap.String("delivery_id", deliveryID))
+	}
 
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	return next.ServeHTTP(w, r)
+}
+
+// placeholdersOf answers {hookgate.hook}, {hookgate.delivery_id} and
+// {hookgate.vars.<name>} for the handlers that follow, formatting a value
+// only when one of them uses it.
+func (h *Handler) placeholdersOf(vars map[string]any, deliveryID string) caddy.ReplacerFunc {
+	return func(key string) (any, bool) {
+		switch key {
+		case "hookgate.hook":
+			return h.Name, true
+		case "hookgate.delivery_id":
+			return deliveryID, true
+		}
+		name, ok := strings.CutPrefix(key, "hookgate.vars.")
+		if !ok {
+			return nil, false
+		}
+		v, ok := vars[name]
+		if !ok {
+			return nil, false
+		}
+		return headerSafe.Replace(action.FormatValue(v)), true
+	}
 }
 
 // answerUnread answers a hook whose body could not be read: 413 over

@@ -29,7 +29,7 @@ func (h *Handler) provisionPipeline(ctx caddy.Context, vars []hook.Variable) err
 		varNames[i] = v.Name
 	}
 	if h.Pipeline == "" {
-		if h.Wait || h.Dedup != nil {
+		if h.Wait || h.WaitOutput || h.Dedup != nil {
 			return errors.New("wait and dedup need a pipeline")
 		}
 		if app, err := ctx.AppIfConfigured("hookgate"); err == nil {
@@ -37,6 +37,9 @@ func (h *Handler) provisionPipeline(ctx caddy.Context, vars []hook.Variable) err
 			h.app.declareVariables(varNames)
 		}
 		return nil
+	}
+	if h.WaitOutput && !h.Wait {
+		return errors.New("wait_output needs wait")
 	}
 	if h.Dedup != nil && h.Dedup.Header == "" && h.verifier == nil {
 		return errors.New("dedup: without a signature preset there is no delivery id; name the header that carries one (dedup <header>)")
@@ -48,6 +51,9 @@ func (h *Handler) provisionPipeline(ctx caddy.Context, vars []hook.Variable) err
 	app := appModule.(*App)
 	if !app.plans[h.Pipeline] {
 		return fmt.Errorf("pipeline %q is not defined in the hookgate global option", h.Pipeline)
+	}
+	if err := app.checkFileVariables(h.Pipeline, vars); err != nil {
+		return err
 	}
 	h.app = app
 	h.app.declareVariables(varNames)
@@ -69,7 +75,7 @@ func (h *Handler) dedupID(r *http.Request, deliveryID string) string {
 
 // trigger stores an action of the hook's pipeline and answers 202, or
 // with the action's result when the hook waits for it.
-func (h *Handler) trigger(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, vars map[string]any, payload []byte, deliveryID string) error {
+func (h *Handler) trigger(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, vars map[string]any, body []byte, deliveryID string) error {
 	e := h.app.runningEngine(r.Context())
 	if e == nil {
 		return h.answer(w, r, http.StatusServiceUnavailable, "engine not started",
@@ -79,7 +85,7 @@ func (h *Handler) trigger(w http.ResponseWriter, r *http.Request, repl *caddy.Re
 		Pipeline:   h.Pipeline,
 		Hook:       h.Name,
 		Vars:       vars,
-		Payload:    bytes.Clone(payload), // the body's buffer is recycled after the answer
+		Payload:    bytes.Clone(body), // the body as received; its buffer is recycled after the answer
 		DeliveryID: deliveryID,
 		RemoteIP:   remoteIP(r),
 	})
@@ -113,7 +119,9 @@ func (h *Handler) trigger(w http.ResponseWriter, r *http.Request, repl *caddy.Re
 	})
 }
 
-// waitFor answers with the result of the action once it has finished.
+// waitFor answers with the result of the action once it has finished:
+// its status, reason, exit codes and durations, and its steps' output
+// only with WaitOutput.
 func (h *Handler) waitFor(w http.ResponseWriter, r *http.Request, e *engine.Engine, id string) error {
 	a, err := e.Wait(r.Context(), id)
 	if err != nil {
@@ -131,5 +139,31 @@ func (h *Handler) waitFor(w http.ResponseWriter, r *http.Request, e *engine.Engi
 		zap.String("action_id", id), zap.String("status", string(a.Status)), zap.String("reason", string(a.Reason)))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(a)
+	if h.WaitOutput {
+		return json.NewEncoder(w).Encode(a)
+	}
+	answer := waitAnswer{Action: a, Steps: make([]stepSummary, len(a.Steps))}
+	for i, s := range a.Steps {
+		answer.Steps[i] = stepSummary{Name: s.Name, Kind: s.Kind, Status: s.Status, ExitCode: s.ExitCode,
+			HTTPStatus: s.HTTPStatus, DurationMS: s.DurationMS, Error: s.Error}
+	}
+	return json.NewEncoder(w).Encode(answer)
+}
+
+// waitAnswer is the answer of a wait hook without wait output: the action
+// with its steps' outcomes but not what they printed.
+type waitAnswer struct {
+	*action.Action
+	Steps []stepSummary `json:"steps"`
+}
+
+// stepSummary is a step's result without its output.
+type stepSummary struct {
+	Name       string            `json:"name"`
+	Kind       action.Kind       `json:"kind"`
+	Status     action.StepStatus `json:"status"`
+	ExitCode   *int              `json:"exit_code,omitempty"`
+	HTTPStatus *int              `json:"http_status,omitempty"`
+	DurationMS int64             `json:"duration_ms"`
+	Error      string            `json:"error,omitempty"`
 }

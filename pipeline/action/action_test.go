@@ -52,6 +52,10 @@ func TestCompileErrors(t *testing.T) {
 		"body: ":                  {Name: "p", Steps: []Step{{Name: "s", HTTP: &HTTP{URL: "http://x", Body: "{"}}}},
 		"invalid header name":     {Name: "p", Steps: []Step{{Name: "s", HTTP: &HTTP{URL: "http://x", Headers: map[string]string{"a b": "c"}}}}},
 		"invalid environment var": {Name: "p", Steps: []Step{{Name: "s", Exec: &Exec{Argv: []string{"true"}, Env: map[string]string{"A=B": "c"}}}}},
+		"want {file:payload}":     {Name: "p", Steps: []Step{{Name: "s", Exec: &Exec{Argv: []string{"cat", "{file:body}"}}}}},
+		"not the command":         {Name: "p", Steps: []Step{{Name: "s", Exec: &Exec{Argv: []string{"{file:payload}"}}}}},
+		"belongs in exec":         {Name: "p", Steps: []Step{{Name: "s", HTTP: &HTTP{URL: "http://x/{file:payload}"}}}},
+		"not an environment":      {Name: "p", Steps: []Step{{Name: "s", Exec: &Exec{Argv: []string{"true"}, Env: map[string]string{"F": "{file:vars.a}"}}}}},
 	}
 	for want, p := range cases {
 		_, err := Compile(p)

@@ -21,9 +21,23 @@ const waitDelay = 2 * time.Second
 // group when ctx ends, and when the command exits (background children
 // included). It fills res and returns why the step failed, or nil.
 func runExec(ctx context.Context, s *plannedStep, sc *scope, res *StepResult) *failure {
+	files := &stepFiles{}
+	defer files.remove()
+	sc.files = files
 	argv := make([]string, len(s.argv))
 	for i, t := range s.argv {
 		argv[i] = t.render(sc)
+		if len(argv[i]) >= maxArgLength {
+			sc.files = nil
+			return &failure{reason: ReasonExecError, detail: fmt.Sprintf(
+				"argument %d is %d bytes, over the kernel's limit of 128 KiB for one argument; its value comes from %s: pass it as {file:vars.<name>}",
+				i, len(argv[i]), strings.Join(t.vars(), ", "))}
+		}
+	}
+	sc.files = nil
+	env := commandEnv(s, sc, files)
+	if files.err != nil {
+		return &failure{reason: ReasonExecError, detail: files.err.Error()}
 	}
 	dir := s.dir.render(sc)
 	path, err := resolveCommand(argv[0], dir)
@@ -35,7 +49,7 @@ func runExec(ctx context.Context, s *plannedStep, sc *scope, res *StepResult) *f
 	cmd := exec.CommandContext(ctx, path, argv[1:]...)
 	cmd.Args[0] = argv[0]
 	cmd.Dir = dir
-	cmd.Env = commandEnv(s, sc)
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.Cancel = func() error { return killGroup(cmd.Process) }
@@ -96,8 +110,10 @@ var envName = regexp.MustCompile(`[^A-Z0-9_]`)
 // commandEnv is a command's environment: the process's, the pipeline's,
 // the step's, then HOOK_ACTION_ID, HOOK_PIPELINE, HOOK_HOOK and each
 // variable as HOOK_VAR_<NAME> (upper-cased, other characters as _). Later
-// entries win.
-func commandEnv(s *plannedStep, sc *scope) []string {
+// entries win. An absent variable (nil) has none; a value over 32 KiB is
+// written to one of the step's files, named by HOOK_VAR_<NAME>_FILE, so
+// that a large payload never makes the command fail to start.
+func commandEnv(s *plannedStep, sc *scope, files *stepFiles) []string {
 	env := os.Environ()
 	for k, v := range sc.env {
 		env = append(env, k+"="+v)
@@ -108,7 +124,15 @@ func commandEnv(s *plannedStep, sc *scope) []string {
 	a := sc.action
 	env = append(env, "HOOK_ACTION_ID="+a.ID, "HOOK_PIPELINE="+a.Pipeline, "HOOK_HOOK="+a.Hook)
 	for name, v := range a.Variables {
-		env = append(env, "HOOK_VAR_"+envName.ReplaceAllString(strings.ToUpper(name), "_")+"="+FormatValue(v))
+		if v == nil {
+			continue
+		}
+		key, value := "HOOK_VAR_"+envName.ReplaceAllString(strings.ToUpper(name), "_"), FormatValue(v)
+		if len(value) > maxEnvValue {
+			env = append(env, key+"_FILE="+files.write("var-"+name, []byte(value)))
+			continue
+		}
+		env = append(env, key+"="+value)
 	}
 	return env
 }

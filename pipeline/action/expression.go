@@ -42,6 +42,9 @@ type scope struct {
 	action  *Action
 	env     map[string]string
 	exprMap map[string]any
+	// files are the temporary files of the exec step being prepared, for
+	// {file:...} placeholders; nil outside one.
+	files *stepFiles
 }
 
 // newScope is the scope of a running action of the pipeline p.
@@ -59,6 +62,11 @@ func (sc *scope) lookup(source, key string) string {
 			return v
 		}
 		return os.Getenv(key)
+	case fileSource:
+		if sc.files == nil {
+			return ""
+		}
+		return sc.files.path(key, sc.action)
 	}
 	switch key {
 	case "id":

@@ -67,11 +67,16 @@ type Step struct {
 }
 
 // Exec is a step that runs a command, without a shell, in its own process
-// group. Each variable is also in its environment as HOOK_VAR_<NAME>.
+// group. Each variable is also in its environment as HOOK_VAR_<NAME>
+// (none for an absent one); a value over 32 KiB is put in a private
+// temporary file instead, named by HOOK_VAR_<NAME>_FILE.
 type Exec struct {
 	// Argv is the command and its arguments, each a template that may hold
 	// {vars.<name>}, {action.id} and {env.<NAME>} placeholders. Argv[0] is
-	// looked up in PATH unless it holds a slash.
+	// looked up in PATH unless it holds a slash. An argument may also hold
+	// {file:vars.<name>}, {file:payload} or {file:base64:vars.<name>}: the
+	// path of a private temporary file (mode 0600, removed when the step
+	// ends) holding the value, the incoming body, or the decoded value.
 	Argv []string
 	// Dir is the working directory (a template). Default: the process's.
 	Dir string
@@ -203,15 +208,32 @@ func compileExec(ps *plannedStep, e *Exec) error {
 		return errors.New("exec: no command")
 	}
 	for _, a := range e.Argv {
-		ps.argv = append(ps.argv, parseTemplate(a, false))
+		t := parseTemplate(a, false)
+		for _, seg := range t {
+			if seg.source == fileSource {
+				if _, err := parseFileKey(seg.key); err != nil {
+					return fmt.Errorf("exec: %v", err)
+				}
+			}
+		}
+		ps.argv = append(ps.argv, t)
+	}
+	if ps.argv[0].files() {
+		return errors.New("exec: {file:...} may be an argument, not the command")
 	}
 	ps.dir = parseTemplate(e.Dir, false)
+	if ps.dir.files() {
+		return errors.New("exec: {file:...} may be an argument, not the working directory")
+	}
 	ps.env = make(map[string]template, len(e.Env))
 	for k, v := range e.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
 			return fmt.Errorf("exec: invalid environment variable name %q", k)
 		}
 		ps.env[k] = parseTemplate(v, false)
+		if ps.env[k].files() {
+			return fmt.Errorf("exec: env %s: {file:...} may be an argument, not an environment variable", k)
+		}
 	}
 	return nil
 }
@@ -231,12 +253,18 @@ func compileHTTP(ps *plannedStep, h *HTTP) error {
 		return fmt.Errorf("http: URL %q: scheme must be http or https", h.URL)
 	}
 	ps.url = parseTemplate(h.URL, true)
+	if ps.url.files() {
+		return errors.New("http: {file:...} belongs in exec arguments")
+	}
 	ps.headers = make(map[string]template, len(h.Headers))
 	for k, v := range h.Headers {
 		if k == "" || strings.ContainsAny(k, " :\r\n") {
 			return fmt.Errorf("http: invalid header name %q", k)
 		}
 		ps.headers[http.CanonicalHeaderKey(k)] = parseTemplate(v, false)
+		if ps.headers[http.CanonicalHeaderKey(k)].files() {
+			return errors.New("http: {file:...} belongs in exec arguments")
+		}
 	}
 	if h.Body != "" {
 		body, err := compileExpression(h.Body, false)

@@ -7,15 +7,16 @@ import (
 	"strings"
 )
 
-// template is a string with {vars.<name>}, {action.<field>} and
-// {env.<NAME>} placeholders, parsed once. Other braces stay as they are.
+// template is a string with {vars.<name>}, {action.<field>},
+// {env.<NAME>} and (in exec arguments) {file:<what>} placeholders, parsed
+// once. Other braces stay as they are.
 type template []segment
 
 // segment is literal text or one placeholder.
 type segment struct {
 	literal string
-	// source and key name a placeholder: source is "vars", "action" or
-	// "env"; empty for a literal.
+	// source and key name a placeholder: source is "vars", "action",
+	// "env" or "file"; empty for a literal.
 	source, key string
 	// escape is how a placeholder's value is escaped: by url.PathEscape or
 	// url.QueryEscape in URLs, not at all elsewhere.
@@ -42,7 +43,10 @@ func parseTemplate(s string, isURL bool) template {
 		}
 		end += open
 		source, key, ok := strings.Cut(s[open+1:end], ".")
-		if !ok || key == "" || !(source == "vars" || source == "env" || source == "action" && actionFields[key]) {
+		if file, isFile := strings.CutPrefix(s[open+1:end], filePrefix); isFile {
+			source, key, ok = fileSource, file, true
+		}
+		if !ok || key == "" || !(source == "vars" || source == "env" || source == fileSource || source == "action" && actionFields[key]) {
 			// Not one of ours: keep the brace and look further.
 			t = append(t, segment{literal: s[:open+1]})
 			inQuery = inQuery || strings.Contains(s[:open+1], "?")
@@ -84,6 +88,28 @@ func (t template) render(sc *scope) string {
 		b.WriteString(v)
 	}
 	return b.String()
+}
+
+// files reports whether the template holds a {file:...} placeholder.
+func (t template) files() bool {
+	for _, seg := range t {
+		if seg.source == fileSource {
+			return true
+		}
+	}
+	return false
+}
+
+// vars lists the {vars.<name>} placeholders of the template, for
+// messages.
+func (t template) vars() []string {
+	var names []string
+	for _, seg := range t {
+		if seg.source == "vars" {
+			names = append(names, "{vars."+seg.key+"}")
+		}
+	}
+	return names
 }
 
 // FormatValue is a variable's value as text in placeholders and HOOK_VAR_

@@ -16,23 +16,24 @@ import (
 )
 
 // envNames are the names a hook's condition sees besides its variables.
-var envNames = []string{"vars", "headers", "query", "method", "path", "remote_ip", "hook", "body"}
+var envNames = []string{"vars", "headers", "query", "method", "path", "remote_ip", "hook", "body", "in_cidr"}
 
-// Reserved reports whether name cannot be a variable's name because, bare
-// in a condition, it would shadow one of the condition's own names, an
-// expr built-in function or an expr keyword.
-func Reserved(name string) bool {
-	switch name {
-	case "true", "false", "nil", "in", "not", "and", "or", "matches", "contains",
-		"startsWith", "endsWith", "let", "if", "else", "env", "$env":
-		return true
-	}
-	return slices.Contains(envNames, name) || slices.Contains(builtin.Names, name)
+// keywords are the words of expr's grammar, which no bare name can be.
+var keywords = []string{"true", "false", "nil", "in", "not", "and", "or", "matches", "contains",
+	"startsWith", "endsWith", "let", "if", "else", "env", "$env"}
+
+// bare reports whether a variable called name is also reachable by its
+// bare name in a condition: it is unless the condition's own names, an
+// expr built-in function or a keyword already have it, in which case it
+// is vars.<name> only.
+func bare(name string) bool {
+	return !slices.Contains(keywords, name) && !slices.Contains(envNames, name) && !slices.Contains(builtin.Names, name)
 }
 
-// Request is what a hook's condition is evaluated against.
+// Request is what a hook's variables are read from and its condition is
+// evaluated against.
 type Request struct {
-	// Vars are the extracted variables.
+	// Vars are the extracted variables (set for the condition).
 	Vars map[string]any
 	// Header is the request's header; conditions see first values by
 	// canonical name (headers["X-Github-Event"]).
@@ -43,63 +44,140 @@ type Request struct {
 	Method, Path, RemoteIP, Hook string
 	// Payload is the JSON document read by body (nil when there is none).
 	Payload []byte
+	// Body is the raw body, as received (body:raw).
+	Body []byte
 }
 
 // Condition is a compiled expr condition deciding whether a hook acts.
 type Condition struct {
 	program  *vm.Program
-	vars     []Variable
+	bare     []string // the variables given by their bare name in the environment
 	usesBody bool
+	// usesHeaders and usesQuery say whether headers and query are read,
+	// so that a request's are flattened only then.
+	usesHeaders, usesQuery bool
 }
 
 // CompileCondition compiles src against the environment a hook's
-// condition sees: vars, each variable by its bare name (typed as
-// declared), headers, query, method, path, remote_ip, hook, and body, a
-// lookup into the JSON payload with gjson that never decodes it whole:
-// body("head_commit.id"), or body.head_commit.id. Syntax and type errors
-// name the position in src.
+// condition sees: vars, each variable by its bare name where bare allows
+// it (typed as declared when it always has a value; a json variable, or
+// one that may be null, reads as vars.<name>),
+// headers, query, method, path, remote_ip, hook, in_cidr(ip, ranges...),
+// and body, a lookup into the JSON payload with gjson that never decodes
+// it whole: body("head_commit.id"), or body.head_commit.id. Syntax and
+// type errors name the position in src, as do bad ranges of in_cidr.
 func CompileCondition(src string, vars []Variable) (*Condition, error) {
 	env := map[string]any{
 		"vars": map[string]any{}, "headers": map[string]string{}, "query": map[string]string{},
 		"method": "", "path": "", "remote_ip": "", "hook": "",
 		"body": func(string) any { return nil },
 	}
+	c := &Condition{}
+	names := &bareNames{open: map[string]bool{}}
 	for _, v := range vars {
-		env[v.Name] = zero(v.Type)
+		switch {
+		case !bare(v.Name):
+		case v.Type == JSON || v.mayBeNull():
+			names.open[v.Name] = true
+		default:
+			env[v.Name] = typed(v.Type)
+			c.bare = append(c.bare, v.Name)
+		}
 	}
 	paths := &bodyPaths{}
-	program, err := expr.Compile(src, expr.Env(env), expr.AsBool(), expr.Patch(paths))
+	cidrs := &cidrRanges{}
+	used := usedNames{}
+	program, err := expr.Compile(src, expr.Env(env), expr.AsBool(), inCIDR,
+		expr.Patch(names), expr.Patch(paths), expr.Patch(cidrs), expr.Patch(used))
+	if err == nil && cidrs.err != nil {
+		err = cidrs.err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("condition %s", err)
 	}
-	return &Condition{program: program, vars: vars, usesBody: paths.used}, nil
+	c.program, c.usesBody = program, paths.used
+	c.usesHeaders, c.usesQuery = used["headers"], used["query"]
+	return c, nil
 }
 
 // UsesBody reports whether the condition reads the JSON payload.
 func (c *Condition) UsesBody() bool { return c.usesBody }
 
 // Eval evaluates the condition for one request.
-func (c *Condition) Eval(r Request) (bool, error) {
+func (c *Condition) Eval(r *Request) (bool, error) {
+	headers, query := noValues, noValues
+	if c.usesHeaders {
+		headers = firstValues(r.Header)
+	}
+	if c.usesQuery {
+		query = firstValues(r.Query)
+	}
 	env := map[string]any{
 		"vars":      r.Vars,
-		"headers":   firstValues(r.Header),
-		"query":     firstValues(r.Query),
+		"headers":   headers,
+		"query":     query,
 		"method":    r.Method,
 		"path":      r.Path,
 		"remote_ip": r.RemoteIP,
 		"hook":      r.Hook,
 		"body": func(path string) any {
-			return gjson.GetBytes(r.Payload, path).Value()
+			return Decode(gjson.GetBytes(r.Payload, path))
 		},
 	}
-	for _, v := range c.vars {
-		env[v.Name] = r.Vars[v.Name]
+	for _, name := range c.bare {
+		env[name] = r.Vars[name]
 	}
 	out, err := vm.Run(c.program, env)
 	if err != nil {
 		return false, err
 	}
 	return out.(bool), nil
+}
+
+// typed is a value of type t, which tells the condition's type checker
+// what a variable holds.
+func typed(t Type) any {
+	switch t {
+	case Int:
+		return int64(0)
+	case Float:
+		return float64(0)
+	case Bool:
+		return false
+	case Array:
+		return []any{}
+	}
+	return ""
+}
+
+// bareNames rewrites the bare name of a variable whose type is open into
+// vars.<name>, which the checker leaves untyped: a json variable, so that
+// meta.b reads as vars.meta.b, and a variable that may be null (optional,
+// without a default), so that missing == 1 is false rather than an error.
+type bareNames struct{ open map[string]bool }
+
+// Visit implements ast.Visitor.
+func (b *bareNames) Visit(node *ast.Node) {
+	if ident, ok := (*node).(*ast.IdentifierNode); ok && b.open[ident.Value] {
+		ast.Patch(node, &ast.MemberNode{
+			Node:     &ast.IdentifierNode{Value: "vars"},
+			Property: &ast.StringNode{Value: ident.Value},
+		})
+	}
+}
+
+// noValues stands for the headers or query of a condition that does not
+// read them; expressions never change it.
+var noValues = map[string]string{}
+
+// usedNames notes the identifiers a condition uses.
+type usedNames map[string]bool
+
+// Visit implements ast.Visitor.
+func (u usedNames) Visit(node *ast.Node) {
+	if ident, ok := (*node).(*ast.IdentifierNode); ok {
+		u[ident.Value] = true
+	}
 }
 
 // firstValues flattens a header or query to its first values.

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -39,20 +40,38 @@ type hmacKeys struct {
 	newHash func() hash.Hash
 	size    int // length of a digest
 	keys    [][]byte
+	// macs recycles the HMAC states of each key, which hmac.New would
+	// otherwise allocate and key anew for every hook.
+	macs *macPools
+}
+
+// macPools holds a pool of keyed HMACs per key, made on first use (once
+// every key is known).
+type macPools struct {
+	once  sync.Once
+	pools []sync.Pool
 }
 
 // newHMACKeys uses each secret verbatim as a key.
 func newHMACKeys(newHash func() hash.Hash, secrets []string) hmacKeys {
-	k := hmacKeys{newHash: newHash, size: newHash().Size()}
+	k := hmacKeys{newHash: newHash, size: newHash().Size(), macs: &macPools{}}
 	for _, s := range secrets {
 		k.keys = append(k.keys, []byte(s))
 	}
 	return k
 }
 
-// sum is the HMAC under key of the head strings followed by body.
-func (k hmacKeys) sum(key, body []byte, head ...string) []byte {
-	mac := hmac.New(k.newHash, key)
+// sum is the HMAC under key i of the head strings followed by body.
+func (k hmacKeys) sum(i int, body []byte, head ...string) []byte {
+	k.macs.once.Do(func() {
+		k.macs.pools = make([]sync.Pool, len(k.keys))
+		for j, key := range k.keys {
+			k.macs.pools[j].New = func() any { return hmac.New(k.newHash, key) }
+		}
+	})
+	mac := k.macs.pools[i].Get().(hash.Hash)
+	defer k.macs.pools[i].Put(mac)
+	mac.Reset()
 	for _, s := range head {
 		io.WriteString(mac, s)
 	}
@@ -63,8 +82,8 @@ func (k hmacKeys) sum(key, body []byte, head ...string) []byte {
 // match reports, in constant time per comparison, whether one of sigs is the
 // HMAC of the head strings followed by body under one of the keys.
 func (k hmacKeys) match(sigs [][]byte, body []byte, head ...string) bool {
-	for _, key := range k.keys {
-		mac := k.sum(key, body, head...)
+	for i := range k.keys {
+		mac := k.sum(i, body, head...)
 		for _, sig := range sigs {
 			if hmac.Equal(mac, sig) {
 				return true
@@ -76,7 +95,7 @@ func (k hmacKeys) match(sigs [][]byte, body []byte, head ...string) bool {
 
 // sign is the hex HMAC under the first key.
 func (k hmacKeys) sign(body []byte, head ...string) string {
-	return hex.EncodeToString(k.sum(k.keys[0], body, head...))
+	return hex.EncodeToString(k.sum(0, body, head...))
 }
 
 // decodeDigest decodes a hex or base64 digest of the given size; what is
@@ -105,6 +124,9 @@ func decodeBase64(s string) ([]byte, error) {
 	return base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
 }
 
+// maxSignatures bounds the comma-separated signatures of one header.
+const maxSignatures = 16
+
 // headerHMAC is an HMAC of the raw body, hex or base64, carried in one header
 // (GitHub, Gitea, Bitbucket, Shopify, Devopness, "hmac").
 type headerHMAC struct {
@@ -113,6 +135,7 @@ type headerHMAC struct {
 	prefixOptional bool   // the prefix may be left out (devopness)
 	base64         bool   // the digest is base64, not hex
 	formPayload    bool   // a form body is signed through its "payload" field (Gitea, Forgejo)
+	several        bool   // the header may hold several signatures, separated by commas ("hmac")
 	keys           hmacKeys
 }
 
@@ -154,31 +177,46 @@ func newCustomHMAC(cfg Config) (scheme, error) {
 		return nil, fmt.Errorf("unknown encoding %q; valid: hex, base64", cfg.Encoding)
 	}
 	return &headerHMAC{
-		header: cfg.Header,
-		prefix: cfg.Prefix,
-		base64: encoding == "base64",
-		keys:   newHMACKeys(newHash, cfg.Secrets),
+		header:  cfg.Header,
+		prefix:  cfg.Prefix,
+		base64:  encoding == "base64",
+		several: true,
+		keys:    newHMACKeys(newHash, cfg.Secrets),
 	}, nil
 }
 
+// verify checks the header's signature, or for "hmac" each of the
+// comma-separated signatures it holds (adnanh/webhook's senders list one
+// per active secret): the hook passes when any of them matches.
 func (s *headerHMAC) verify(r *Request, _ time.Time) error {
 	v := r.Header.Get(s.header)
 	if v == "" {
 		return missing(s.header)
 	}
-	digest, ok := strings.CutPrefix(v, s.prefix)
-	if !ok && !s.prefixOptional {
-		return errorf(ErrInvalid, "%s lacks the %q prefix", s.header, s.prefix)
+	values := []string{v}
+	if s.several && strings.Contains(v, ",") {
+		values = strings.Split(v, ",")
+		if len(values) > maxSignatures {
+			return errorf(ErrInvalid, "%s holds more than %d signatures", s.header, maxSignatures)
+		}
 	}
-	sig, err := decodeDigest(digest, s.base64, s.keys.size, s.header)
-	if err != nil {
-		return err
+	sigs := make([][]byte, 0, len(values))
+	for _, value := range values {
+		digest, ok := strings.CutPrefix(strings.TrimSpace(value), s.prefix)
+		if !ok && !s.prefixOptional {
+			return errorf(ErrInvalid, "%s lacks the %q prefix", s.header, s.prefix)
+		}
+		sig, err := decodeDigest(digest, s.base64, s.keys.size, s.header)
+		if err != nil {
+			return err
+		}
+		sigs = append(sigs, sig)
 	}
 	signed, err := s.signed(r)
 	if err != nil {
 		return err
 	}
-	if !s.keys.match([][]byte{sig}, signed) {
+	if !s.keys.match(sigs, signed) {
 		return errorf(ErrInvalid, "%s does not match the body", s.header)
 	}
 	return nil
@@ -189,7 +227,7 @@ func (s *headerHMAC) sign(r *Request, _ time.Time) (http.Header, error) {
 	if err != nil {
 		return nil, err
 	}
-	mac := s.keys.sum(s.keys.keys[0], signed)
+	mac := s.keys.sum(0, signed)
 	digest := hex.EncodeToString(mac)
 	if s.base64 {
 		digest = base64.StdEncoding.EncodeToString(mac)

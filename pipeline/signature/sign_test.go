@@ -1,7 +1,10 @@
 package signature
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -396,6 +399,32 @@ func TestHandshake(t *testing.T) {
 		answer, ok := v.Handshake(&Request{Body: []byte(tc.body)})
 		if ok != (tc.want != "") || string(answer) != tc.want {
 			t.Errorf("%s %s: Handshake = %s, %v; want %s", tc.preset, tc.body, answer, ok, tc.want)
+		}
+	}
+}
+
+func TestHMACSeveralSignatures(t *testing.T) {
+	body := []byte(`{"a":1}`)
+	v, err := New(Config{Preset: "hmac", Secrets: []string{"new"}, Header: "X-Signature", Algorithm: "sha256", Prefix: "sha256="})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := func(secret string) string {
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write(body)
+		return "sha256=" + hex.EncodeToString(m.Sum(nil))
+	}
+	now := time.Now()
+	for header, want := range map[string]error{
+		mac("old") + "," + mac("new"):                   nil,
+		mac("new") + ", " + mac("old"):                  nil,
+		mac("old") + "," + mac("older"):                 ErrInvalid,
+		mac("old") + ",not-hex":                         ErrInvalid,
+		strings.Repeat(mac("old")+",", 16) + mac("new"): ErrInvalid,
+	} {
+		err := v.Verify(&Request{Method: "POST", Header: http.Header{"X-Signature": {header}}, Body: body}, now)
+		if !errors.Is(err, want) && !(want == nil && err == nil) {
+			t.Errorf("%.40s...: got %v, want %v", header, err, want)
 		}
 	}
 }

@@ -295,6 +295,17 @@ func (v *Verifier) Preset() string {
 	return v.name
 }
 
+// UsesURL reports whether the scheme reads the URL the provider posted to
+// (twilio signs it, dockerhub carries its token in it), so that a caller
+// builds Request.URL only for those.
+func (v *Verifier) UsesURL() bool {
+	switch v.scheme.(type) {
+	case *twilio, *dockerHubToken:
+		return true
+	}
+	return false
+}
+
 // jsonField reads a delivery id at a gjson path of a JSON body.
 func jsonField(path string) func(r *Request) string {
 	return func(r *Request) string {

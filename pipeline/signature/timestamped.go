@@ -259,7 +259,7 @@ func newStandardWebhooks(prefix string) func(Config) (scheme, error) {
 			idHeader:  prefix + "-id",
 			tsHeader:  prefix + "-timestamp",
 			sigHeader: prefix + "-signature",
-			keys:      hmacKeys{newHash: sha256.New, size: sha256.Size},
+			keys:      newHMACKeys(sha256.New, nil),
 			tol:       tolerance{max: cfg.Tolerance},
 		}
 		for i, secret := range cfg.Secrets {
@@ -325,7 +325,7 @@ func (s *standardWebhooks) sign(r *Request, now time.Time) (http.Header, error) 
 		id = "msg_" + rand.Text()
 	}
 	ts := strconv.FormatInt(now.Unix(), 10)
-	mac := s.keys.sum(s.keys.keys[0], r.Body, id, ".", ts, ".")
+	mac := s.keys.sum(0, r.Body, id, ".", ts, ".")
 	h := http.Header{}
 	h.Set(s.idHeader, id)
 	h.Set(s.tsHeader, ts)

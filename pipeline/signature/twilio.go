@@ -61,7 +61,7 @@ func (s *twilio) sign(r *Request, _ time.Time) (http.Header, error) {
 		return nil, err
 	}
 	h := http.Header{}
-	h.Set("X-Twilio-Signature", base64.StdEncoding.EncodeToString(s.keys.sum(s.keys.keys[0], nil, r.URL, params)))
+	h.Set("X-Twilio-Signature", base64.StdEncoding.EncodeToString(s.keys.sum(0, nil, r.URL, params)))
 	return h, nil
 }
 

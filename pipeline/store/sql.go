@@ -12,6 +12,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/hookgate/hookgate/pipeline/action"
+	"github.com/hookgate/hookgate/pipeline/hook"
 )
 
 // querier runs SQL on a pool or in a transaction of either backend. The
@@ -435,7 +436,8 @@ func decodeVariables(s string) map[string]any {
 }
 
 // numbers replaces the json.Numbers in v: at the top level an integer
-// becomes an int64; every other number a float64, as gjson decodes them.
+// becomes an int64; every other number is as the hook decoded it, a
+// float64 or, for an integer too big for one, its exact text.
 func numbers(v any, top bool) any {
 	switch v := v.(type) {
 	case json.Number:
@@ -445,7 +447,7 @@ func numbers(v any, top bool) any {
 			}
 		}
 		f, _ := v.Float64()
-		return f
+		return hook.Number(v.String(), f)
 	case map[string]any:
 		for k, e := range v {
 			v[k] = numbers(e, false)
