@@ -72,7 +72,7 @@ type App struct {
 	// declare (placeholders of webhook URLs and headers), under mu.
 	mu            sync.Mutex
 	variables     map[string]bool
-	declaredHooks []configHook
+	declaredHooks []ConfigHook
 	key           string
 	engine        atomic.Pointer[engine.Engine]
 	// started is closed once Start has set engine: Caddy may start the

@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -85,7 +86,9 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, next cadd
 // dynamicAnswer answers a request that reached no stored hook, and logs it.
 func (h *Handler) dynamicAnswer(w http.ResponseWriter, id string, status int, code, detail string) error {
 	h.logger.Info("hook answered", zap.String("hook_id", id), zap.Int("status", status), zap.String("reason", code))
-	return reply(w, status, map[string]string{"error": code, "detail": detail})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(map[string]string{"error": code, "detail": detail})
 }
 
 // handler is the compiled handler of rec, compiled anew when rec changed.
@@ -129,7 +132,7 @@ func compileStoredHook(rec *store.HookRecord, app *App, logger *zap.Logger) (*Ha
 		v, err := signature.New(signature.Config{Preset: "devopness", Secrets: []string{secret},
 			Algorithm: rec.SecretAlgorithm, Header: rec.SecretHeaderName})
 		if err != nil {
-			return nil, invalidField("secret_algorithm", "%v", err)
+			return nil, &engine.InvalidError{Field: "secret_algorithm", Err: err}
 		}
 		h.verifier = v
 	}
@@ -138,12 +141,12 @@ func compileStoredHook(rec *store.HookRecord, app *App, logger *zap.Logger) (*Ha
 	}
 	extractor, err := hook.NewExtractor(rec.Variables)
 	if err != nil {
-		return nil, invalidField("settings.variables", "%v", err)
+		return nil, &engine.InvalidError{Field: "settings.variables", Err: err}
 	}
 	var condition *hook.Condition
 	if rec.When != "" {
 		if condition, err = hook.CompileCondition(rec.When, extractor.Variables()); err != nil {
-			return nil, invalidField("when", "%v", err)
+			return nil, &engine.InvalidError{Field: "when", Err: err}
 		}
 	}
 	h.setCompiled(extractor, condition)

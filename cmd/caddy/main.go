@@ -7,6 +7,7 @@ import (
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 	_ "github.com/hookgate/hookgate/caddymodule"
+	_ "github.com/hookgate/hookgate/caddymodule/api"
 )
 
 func main() {

@@ -1,4 +1,4 @@
-package caddymodule
+package api
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/hookgate/hookgate/caddymodule"
 	"github.com/hookgate/hookgate/pipeline/engine"
 )
 
@@ -48,7 +49,7 @@ type apiFunc func(w http.ResponseWriter, r *http.Request, e *engine.Engine) erro
 // running) and answers fn's error.
 func (h *APIHandler) handle(fn apiFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		e := h.app.runningEngine(r.Context())
+		e := h.app.RunningEngine(r.Context())
 		if e == nil {
 			_ = h.fail(w, r, http.StatusServiceUnavailable, "storage_unavailable", "the hookgate app is not running; retry later")
 			return
@@ -78,7 +79,7 @@ func (h *APIHandler) failWith(w http.ResponseWriter, r *http.Request, err error)
 	case errors.Is(err, engine.ErrFinished), errors.Is(err, engine.ErrWebhookFailed), errors.Is(err, engine.ErrDeliveryWaiting):
 		return h.fail(w, r, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, engine.ErrQueueFull):
-		w.Header().Set("Retry-After", retryAfterQueueFull)
+		w.Header().Set("Retry-After", caddymodule.RetryAfterQueueFull)
 		return h.fail(w, r, http.StatusTooManyRequests, "queue_full", err.Error())
 	case errors.Is(err, engine.ErrUnavailable):
 		h.logger.Error("storage unavailable", zap.String("path", r.URL.Path), zap.Error(err))

@@ -1,4 +1,4 @@
-package caddymodule
+package api
 
 import (
 	"encoding/json"
@@ -22,14 +22,14 @@ const (
 // /hooks, and a Caddyfile hook and webhook that the API shows read-only.
 func apiConfig(dir string, r *receiver) string {
 	return fmt.Sprintf(`{
-	admin localhost:2999
+	admin localhost:2998
 	skip_install_trust
 	grace_period 1ns
-	http_port 9080
-	https_port 9443
+	http_port 9180
+	https_port 9543
 	hookgate {
 		storage sqlite %[1]s/hookgate.db
-		public_url http://localhost:9080/hooks
+		public_url http://localhost:9180/hooks
 		allow_targets 127.0.0.0/8
 		delivery {
 			retry_schedule 50ms 50ms 50ms
@@ -46,7 +46,7 @@ func apiConfig(dir string, r *receiver) string {
 		}
 	}
 }
-http://localhost:9080 {
+http://localhost:9180 {
 	handle /deploy {
 		hookgate github-deploy {
 			signature github
@@ -91,7 +91,7 @@ func apiAs(t *testing.T, tester *caddytest.Tester, token, method, path, body str
 	if token != "" {
 		header["Authorization"] = "Bearer " + token
 	}
-	status, _, answer := post(t, tester, method, "http://localhost:9080/api"+path, []byte(body), header)
+	status, _, answer := post(t, tester, method, "http://localhost:9180/api"+path, []byte(body), header)
 	if out != nil && status < 300 && status != 204 {
 		if err := json.Unmarshal([]byte(answer), out); err != nil {
 			t.Fatalf("%s %s: %v: %s", method, path, err, answer)
@@ -144,7 +144,7 @@ func TestAPIAuth(t *testing.T) {
 		if c.header != "" {
 			header["Authorization"] = c.header
 		}
-		status, h, answer := post(t, tester, c.method, "http://localhost:9080/api"+c.path, nil, header)
+		status, h, answer := post(t, tester, c.method, "http://localhost:9180/api"+c.path, nil, header)
 		if status != c.status {
 			t.Errorf("%s: %d %s, want %d", c.name, status, answer, c.status)
 		}
@@ -195,7 +195,7 @@ func TestAPIDevopnessIncomingHook(t *testing.T) {
 	if status != 201 || created.ID == "" || len(created.Secret) < 32 || created.Source != "api" {
 		t.Fatalf("create: %d %s", status, answer)
 	}
-	if want := "http://localhost:9080/hooks/" + created.ID; created.URL != want {
+	if want := "http://localhost:9180/hooks/" + created.ID; created.URL != want {
 		t.Errorf("url %s, want %s", created.URL, want)
 	}
 
@@ -223,7 +223,7 @@ func TestAPIDevopnessIncomingHook(t *testing.T) {
 		Variables map[string]any `json:"variables"`
 	}
 	json.Unmarshal([]byte(answer), &queued)
-	a := waitForAction(t, queued.ActionID)
+	a := waitForAction(t, tester, queued.ActionID)
 	if a.Status != action.StatusSucceeded || a.Hook != "github push to main" || !strings.Contains(a.Steps[0].Output, "refs/heads/") {
 		t.Errorf("action: %+v", a)
 	}
@@ -346,7 +346,7 @@ func TestAPI1NCEWebhooks(t *testing.T) {
 	if status, answer = api(t, tester, "POST", "/pipelines/deploy/run", `{"variables": {"ref": "main"}}`, &queued); status != 202 {
 		t.Fatalf("run: %d %s", status, answer)
 	}
-	waitForAction(t, queued.ActionID)
+	waitForAction(t, tester, queued.ActionID)
 	got := r.wait(t, "/messages", 3)
 	for _, d := range got[1:] {
 		checkSignature(t, d, secret)
@@ -508,7 +508,7 @@ func TestAPIActions(t *testing.T) {
 		ids = append(ids, q.ActionID)
 	}
 	for _, id := range ids {
-		waitForAction(t, id)
+		waitForAction(t, tester, id)
 	}
 	var list page[action.Action]
 	status, answer := api(t, tester, "GET", "/actions?pipeline=deploy&status=succeeded&pageSize=2", "", &list)

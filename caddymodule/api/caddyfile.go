@@ -1,4 +1,4 @@
-package caddymodule
+package api
 
 import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"

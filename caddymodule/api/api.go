@@ -1,4 +1,4 @@
-package caddymodule
+package api
 
 import (
 	"crypto/sha256"
@@ -11,6 +11,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+
+	"github.com/hookgate/hookgate/caddymodule"
 )
 
 func init() {
@@ -36,7 +38,7 @@ type APIHandler struct {
 	// that ends up empty fails the config load.
 	Tokens []APIToken `json:"tokens,omitempty"`
 
-	app    *App
+	app    *caddymodule.App
 	mux    *http.ServeMux
 	keys   []tokenKey
 	logger *zap.Logger
@@ -86,7 +88,7 @@ func (h *APIHandler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	h.app = appModule.(*App)
+	h.app = appModule.(*caddymodule.App)
 	h.mux = h.routes()
 	return nil
 }

@@ -1,4 +1,4 @@
-package caddymodule
+package api
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/hookgate/hookgate/caddymodule"
 	"github.com/hookgate/hookgate/pipeline/engine"
 	"github.com/hookgate/hookgate/pipeline/hook"
 	"github.com/hookgate/hookgate/pipeline/store"
@@ -148,7 +149,7 @@ func (req *hookRequest) apply(rec *store.HookRecord) error {
 	if rec.DedupHeader != "" && !httpguts.ValidHeaderFieldName(rec.DedupHeader) {
 		return invalidField("dedup_header_name", "%q is not an HTTP header name", rec.DedupHeader)
 	}
-	if _, err := compileStoredHook(rec, nil, nil); err != nil {
+	if err := caddymodule.CheckStoredHook(rec); err != nil {
 		return err
 	}
 	return nil
@@ -195,11 +196,11 @@ func (h *APIHandler) hookObject(r *http.Request, rec *store.HookRecord) hookJSON
 }
 
 // configHookObject is the API's view of a Caddyfile hook.
-func configHookObject(c configHook) hookJSON {
+func configHookObject(c caddymodule.ConfigHook) hookJSON {
 	return hookJSON{
-		ID: c.name, Name: c.name, Type: "incoming", Source: engine.SourceConfig, Pipeline: c.pipeline,
-		RequiresSecret: c.signature != "", Signature: c.signature, When: c.when,
-		Settings: hookSettings{Variables: variablesJSON(c.vars)},
+		ID: c.Name, Name: c.Name, Type: "incoming", Source: engine.SourceConfig, Pipeline: c.Pipeline,
+		RequiresSecret: c.Signature != "", Signature: c.Signature, When: c.When,
+		Settings: hookSettings{Variables: variablesJSON(c.Vars)},
 	}
 }
 
@@ -233,7 +234,7 @@ func (h *APIHandler) hookURL(r *http.Request, id string) string {
 // the hook, its URL and its secret, shown this once.
 func (h *APIHandler) createHook(w http.ResponseWriter, r *http.Request, e *engine.Engine) error {
 	pipeline := r.PathValue("pipeline")
-	if !h.app.plans[pipeline] {
+	if !h.app.HasPipeline(pipeline) {
 		return &apiError{http.StatusNotFound, "not_found", "no pipeline " + pipeline + " is configured"}
 	}
 	var req hookRequest
@@ -247,7 +248,7 @@ func (h *APIHandler) createHook(w http.ResponseWriter, r *http.Request, e *engin
 	if err := req.apply(&rec); err != nil {
 		return err
 	}
-	if _, ok := h.app.configHook(rec.Name); ok {
+	if _, ok := h.app.ConfigHook(rec.Name); ok {
 		return &apiError{http.StatusConflict, "already_exists", "a hook named " + strconv.Quote(rec.Name) + " is defined in the Caddyfile"}
 	}
 	created, err := e.CreateHook(r.Context(), rec)
@@ -271,12 +272,12 @@ func (h *APIHandler) listHooks(w http.ResponseWriter, r *http.Request, e *engine
 		return err
 	}
 	pipeline := r.PathValue("pipeline")
-	if !h.app.plans[pipeline] {
+	if !h.app.HasPipeline(pipeline) {
 		return &apiError{http.StatusNotFound, "not_found", "no pipeline " + pipeline + " is configured"}
 	}
 	var list []hookJSON
-	for _, c := range h.app.configHooks() {
-		if c.pipeline == pipeline {
+	for _, c := range h.app.ConfigHooks() {
+		if c.Pipeline == pipeline {
 			list = append(list, configHookObject(c))
 		}
 	}
@@ -301,7 +302,7 @@ func (h *APIHandler) getHook(w http.ResponseWriter, r *http.Request, e *engine.E
 	if err == nil {
 		return reply(w, http.StatusOK, h.hookObject(r, rec))
 	}
-	if c, ok := h.app.configHook(id); ok && errors.Is(err, engine.ErrNotFound) {
+	if c, ok := h.app.ConfigHook(id); ok && errors.Is(err, engine.ErrNotFound) {
 		return reply(w, http.StatusOK, configHookObject(c))
 	}
 	return err
@@ -352,7 +353,7 @@ func (h *APIHandler) deleteHook(w http.ResponseWriter, r *http.Request, e *engin
 // refuseConfigHook is a 409 for the id of a Caddyfile hook that no API
 // hook has.
 func (h *APIHandler) refuseConfigHook(r *http.Request, e *engine.Engine, id string) error {
-	if _, ok := h.app.configHook(id); !ok {
+	if _, ok := h.app.ConfigHook(id); !ok {
 		return nil
 	}
 	if _, err := e.Hook(r.Context(), id); !errors.Is(err, engine.ErrNotFound) {
