@@ -33,6 +33,9 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, status int, rea
 			Hook: h.Name, Reason: result, Detail: reason, Status: status, RemoteIP: remoteIP(r),
 		})
 	}
+	if detail, ok := body["detail"]; ok {
+		body["message"] = detail // as the management API's errors, for clients that read message
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	return json.NewEncoder(w).Encode(body)

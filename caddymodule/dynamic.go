@@ -88,7 +88,7 @@ func (h *Handler) dynamicAnswer(w http.ResponseWriter, id string, status int, co
 	h.logger.Info("hook answered", zap.String("hook_id", id), zap.Int("status", status), zap.String("reason", code))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(map[string]string{"error": code, "detail": detail})
+	return json.NewEncoder(w).Encode(map[string]string{"error": code, "detail": detail, "message": detail})
 }
 
 // handler is the compiled handler of rec, compiled anew when rec changed.

@@ -158,7 +158,7 @@ func TestHandlerAnswers(t *testing.T) {
 			"Stripe-Signature": stripeSignature("whsec_test", []byte(`{}`), time.Now().Add(-10*time.Minute))}, 401,
 			`{"error":"timestamp_out_of_tolerance"}`, nil},
 		{"not JSON", "POST", "/github", []byte("ref=x"), signedGitHub(githubSecret, []byte("ref=x"), "push"), 400,
-			`{"error":"invalid_payload","detail":"the body is not valid JSON"}`, nil},
+			`{"error":"invalid_payload","detail":"the body is not valid JSON","message":"the body is not valid JSON"}`, nil},
 		{"required variable missing", "POST", "/github", []byte(`{"size":1}`), signedGitHub(githubSecret, []byte(`{"size":1}`), "push"), 422,
 			`{"error":"invalid_variables","variables":[{"name":"ref","reason":"missing"}]}`, nil},
 		{"variable of the wrong type", "POST", "/github", []byte(`{"ref":"refs/heads/main","size":"big"}`),

@@ -27,7 +27,8 @@ func init() {
 //
 // It answers every request it gets, under the path it is given (mount it
 // with handle_path, such as `handle_path /api/* { hookgate_api {...} }`):
-// errors are `{"error": <code>, "detail": <what and which field>}` with
+// errors are `{"error": <code>, "detail": <what and which field>,
+// "message": <the same, for clients that read message>}` with
 // 400 (malformed request), 401 (no or unknown token), 403 (read token on
 // a write), 404, 405, 409 (name taken, defined in the Caddyfile), 422
 // (invalid value), 429 and 503. Lists take `?page=&pageSize=` and answer

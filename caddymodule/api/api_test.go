@@ -102,8 +102,9 @@ func apiAs(t *testing.T, tester *caddytest.Tester, token, method, path, body str
 
 // apiError is an error answer of the API.
 type apiErrorJSON struct {
-	Error  string `json:"error"`
-	Detail string `json:"detail"`
+	Error   string `json:"error"`
+	Detail  string `json:"detail"`
+	Message string `json:"message"`
 }
 
 // expectError checks an error answer's status and code, and that its
@@ -112,7 +113,7 @@ func expectError(t *testing.T, what string, status int, answer string, wantStatu
 	t.Helper()
 	var e apiErrorJSON
 	if err := json.Unmarshal([]byte(answer), &e); err != nil || status != wantStatus || e.Error != wantCode ||
-		!strings.Contains(e.Detail, wantDetail) {
+		!strings.Contains(e.Detail, wantDetail) || e.Message != e.Detail {
 		t.Errorf("%s: %d %s, want %d %s naming %q", what, status, strings.TrimSpace(answer), wantStatus, wantCode, wantDetail)
 	}
 }

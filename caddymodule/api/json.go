@@ -97,7 +97,17 @@ func (h *APIHandler) fail(w http.ResponseWriter, r *http.Request, status int, co
 	}
 	level("management API request refused", zap.String("method", r.Method), zap.String("path", r.URL.Path),
 		zap.Int("status", status), zap.String("reason", code+": "+detail))
-	return reply(w, status, map[string]string{"error": code, "detail": detail})
+	return reply(w, status, errorBody{Error: code, Detail: detail, Message: detail})
+}
+
+// errorBody is every error answer of the API.
+type errorBody struct {
+	// Error is the code of the error, such as invalid_field.
+	Error string `json:"error"`
+	// Detail names the field or thing at fault and what is wrong with it.
+	Detail string `json:"detail"`
+	// Message repeats Detail, for clients that read message (ricloud-py).
+	Message string `json:"message"`
 }
 
 // reply writes a JSON answer.
