@@ -130,10 +130,24 @@ func (h *APIHandler) authenticate(r *http.Request) (write, ok bool) {
 	return write, ok
 }
 
-// routes are the API's routes (SPEC 8).
+// routes are the API's routes: hookgate's own (SPEC 8) and those of each
+// dialect (SPEC 12), each dialect in the file named for it.
 func (h *APIHandler) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	for pattern, fn := range map[string]apiFunc{
+	for pattern, fn := range h.nativeRoutes() {
+		mux.HandleFunc(pattern, h.handle(fn))
+	}
+	for _, dialect := range []map[string]apiFunc{h.oneNCERoutes()} {
+		for pattern, fn := range dialect {
+			mux.HandleFunc(pattern, h.handle(fn))
+		}
+	}
+	return mux
+}
+
+// nativeRoutes are hookgate's own routes (SPEC 8).
+func (h *APIHandler) nativeRoutes() map[string]apiFunc {
+	return map[string]apiFunc{
 		"GET /pipelines":                                  h.listPipelines,
 		"POST /pipelines/{pipeline}/run":                  h.runPipeline,
 		"POST /pipelines/{pipeline}/hooks/incoming":       h.createHook,
@@ -154,17 +168,14 @@ func (h *APIHandler) routes() *http.ServeMux {
 		"POST /webhooks/{id}/rotate-secret":               h.rotateWebhookSecret,
 		"GET /webhooks/{id}/deliveries":                   h.listDeliveries,
 		"POST /webhooks/{id}/deliveries/{delivery}/retry": h.retryDelivery,
-	} {
-		mux.HandleFunc(pattern, h.handle(fn))
 	}
-	return mux
 }
 
 // noRoute answers a request that no route takes: 405 with Allow when the
 // path has routes for other methods, 404 otherwise.
 func (h *APIHandler) noRoute(w http.ResponseWriter, r *http.Request) error {
 	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, pattern := h.mux.Handler(probe); pattern != "" {

@@ -12,14 +12,19 @@ import (
 	"github.com/hookgate/hookgate/pipeline/action"
 )
 
+// apiBase is where the test config mounts the API.
+const apiBase = "http://127.0.0.1:9180"
+
 // Tokens of the API test config.
 const (
 	writeToken = "write-token-0123456789abcdef"
 	readToken  = "read-token-0123456789abcdef"
 )
 
-// apiConfig serves the management API under /api, API-created hooks under
-// /hooks, and a Caddyfile hook and webhook that the API shows read-only.
+// apiConfig serves the management API at the root of a host of its own
+// (127.0.0.1:9180), as the dialects' clients expect (SPEC 12), API-created
+// hooks under localhost:9180/hooks, and a Caddyfile hook and webhook that
+// the API shows read-only.
 func apiConfig(dir string, r *receiver) string {
 	return fmt.Sprintf(`{
 	admin localhost:2998
@@ -58,11 +63,11 @@ http://localhost:9180 {
 	handle_path /hooks/* {
 		hookgate dynamic
 	}
-	handle_path /api/* {
-		hookgate_api {
-			token {env.HOOKGATE_TEST_WRITE_TOKEN} write
-			token %[5]s read
-		}
+}
+http://127.0.0.1:9180 {
+	hookgate_api {
+		token {env.HOOKGATE_TEST_WRITE_TOKEN} write
+		token %[5]s read
 	}
 }
 `, dir, r.URL, receiverSecret, githubSecret, readToken)
@@ -91,7 +96,7 @@ func apiAs(t *testing.T, tester *caddytest.Tester, token, method, path, body str
 	if token != "" {
 		header["Authorization"] = "Bearer " + token
 	}
-	status, _, answer := post(t, tester, method, "http://localhost:9180/api"+path, []byte(body), header)
+	status, _, answer := post(t, tester, method, apiBase+path, []byte(body), header)
 	if out != nil && status < 300 && status != 204 {
 		if err := json.Unmarshal([]byte(answer), out); err != nil {
 			t.Fatalf("%s %s: %v: %s", method, path, err, answer)
@@ -145,7 +150,7 @@ func TestAPIAuth(t *testing.T) {
 		if c.header != "" {
 			header["Authorization"] = c.header
 		}
-		status, h, answer := post(t, tester, c.method, "http://localhost:9180/api"+c.path, nil, header)
+		status, h, answer := post(t, tester, c.method, apiBase+c.path, nil, header)
 		if status != c.status {
 			t.Errorf("%s: %d %s, want %d", c.name, status, answer, c.status)
 		}
