@@ -71,6 +71,8 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, next cadd
 	case errors.Is(err, engine.ErrNotFound):
 		h.dynamic.forget(id)
 		return h.dynamicAnswer(w, id, http.StatusNotFound, "not_found", "no hook has this id")
+	case err == nil && rec.Inactive:
+		return h.dynamicAnswer(w, id, http.StatusNotFound, "not_found", "no active hook has this id")
 	case err != nil:
 		h.logger.Error("reading a hook", zap.String("id", id), zap.Error(err))
 		return h.dynamicAnswer(w, id, http.StatusServiceUnavailable, "storage_unavailable", "the hook could not be read; retry later")

@@ -18,10 +18,14 @@ import (
 	"github.com/hookgate/hookgate/pipeline/store"
 )
 
-// hookRequest is the body of POST /pipelines/{pipeline}/hooks/incoming
-// and PATCH /hooks/{id}: the Devopness incoming hook, with hookgate's own
-// when and dedup_header_name. In a PATCH, absent fields are unchanged.
+// hookRequest is the body of POST /pipelines/{pipeline}/hooks/incoming,
+// PATCH /hooks/{id} and PUT /hooks/incoming/{id}: the Devopness incoming
+// hook, with hookgate's own when and dedup_header_name. In a PATCH, absent
+// fields are unchanged. id, when sent, must be the path's; active false
+// turns the hook off (its URL answers 404).
 type hookRequest struct {
+	ID               *string       `json:"id"`
+	Active           *bool         `json:"active"`
 	Name             *string       `json:"name"`
 	RequiresSecret   *bool         `json:"requires_secret"`
 	SecretAlgorithm  *string       `json:"secret_algorithm"`
@@ -123,6 +127,9 @@ func (req *hookRequest) apply(rec *store.HookRecord) error {
 	if req.DedupHeaderName != nil {
 		rec.DedupHeader = *req.DedupHeaderName
 	}
+	if req.Active != nil {
+		rec.Inactive = !*req.Active
+	}
 	if req.Settings != nil {
 		rec.Variables = make([]hook.Variable, len(req.Settings.Variables))
 		for i, v := range req.Settings.Variables {
@@ -155,6 +162,14 @@ func (req *hookRequest) apply(rec *store.HookRecord) error {
 	return nil
 }
 
+// checkID refuses a body whose id is not the path's.
+func (req *hookRequest) checkID(id string) error {
+	if req.ID != nil && *req.ID != id {
+		return invalidField("id", "%q is not the hook's id in the path, %q", *req.ID, id)
+	}
+	return nil
+}
+
 // hookJSON is an incoming hook as the API shows it (the Devopness object,
 // with hookgate's own fields). A Caddyfile hook has no url, and its id
 // is its name.
@@ -162,6 +177,7 @@ type hookJSON struct {
 	ID               string       `json:"id"`
 	Name             string       `json:"name"`
 	Type             string       `json:"type"`
+	Active           bool         `json:"active"`
 	Source           string       `json:"source"`
 	Pipeline         string       `json:"pipeline"`
 	URL              *string      `json:"url"`
@@ -182,7 +198,7 @@ type hookJSON struct {
 func (h *APIHandler) hookObject(r *http.Request, rec *store.HookRecord) hookJSON {
 	u := h.hookURL(r, rec.ID)
 	out := hookJSON{
-		ID: rec.ID, Name: rec.Name, Type: "incoming", Source: engine.SourceAPI, Pipeline: rec.Pipeline, URL: &u,
+		ID: rec.ID, Name: rec.Name, Type: "incoming", Active: !rec.Inactive, Source: engine.SourceAPI, Pipeline: rec.Pipeline, URL: &u,
 		ActionType: rec.ActionType, RequiresSecret: rec.RequiresSecret, SecretAlgorithm: rec.SecretAlgorithm,
 		SecretHeaderName: rec.SecretHeaderName, When: rec.When, DedupHeaderName: rec.DedupHeader,
 		Settings:  hookSettings{Variables: variablesJSON(rec.Variables)},
@@ -198,7 +214,7 @@ func (h *APIHandler) hookObject(r *http.Request, rec *store.HookRecord) hookJSON
 // configHookObject is the API's view of a Caddyfile hook.
 func configHookObject(c caddymodule.ConfigHook) hookJSON {
 	return hookJSON{
-		ID: c.Name, Name: c.Name, Type: "incoming", Source: engine.SourceConfig, Pipeline: c.Pipeline,
+		ID: c.Name, Name: c.Name, Type: "incoming", Active: true, Source: engine.SourceConfig, Pipeline: c.Pipeline,
 		RequiresSecret: c.Signature != "", Signature: c.Signature, When: c.When,
 		Settings: hookSettings{Variables: variablesJSON(c.Vars)},
 	}
@@ -244,6 +260,9 @@ func (h *APIHandler) createHook(w http.ResponseWriter, r *http.Request, e *engin
 	if req.Name == nil {
 		return invalidField("name", "required")
 	}
+	if req.ID != nil {
+		return invalidField("id", "chosen by hookgate; leave it out when creating a hook")
+	}
 	rec := store.HookRecord{Pipeline: pipeline, RequiresSecret: true}
 	if err := req.apply(&rec); err != nil {
 		return err
@@ -264,10 +283,11 @@ func (h *APIHandler) createHook(w http.ResponseWriter, r *http.Request, e *engin
 	return reply(w, http.StatusCreated, obj)
 }
 
-// listHooks answers GET /pipelines/{pipeline}/hooks: the pipeline's
-// Caddyfile hooks, then those created through the API, secrets masked.
+// listHooks answers GET /pipelines/{pipeline}/hooks as Devopness does
+// (SPEC 12.3): the pipeline's Caddyfile hooks, then those created through
+// the API, secrets masked, as a bare array paged by page and per_page.
 func (h *APIHandler) listHooks(w http.ResponseWriter, r *http.Request, e *engine.Engine) error {
-	p, err := parsePage(r)
+	p, err := parseDevopnessPage(r)
 	if err != nil {
 		return err
 	}
@@ -288,11 +308,7 @@ func (h *APIHandler) listHooks(w http.ResponseWriter, r *http.Request, e *engine
 	for i := range recs {
 		list = append(list, h.hookObject(r, &recs[i]))
 	}
-	pg, err := pageOf(p, list)
-	if err != nil {
-		return err
-	}
-	return reply(w, http.StatusOK, pg)
+	return replyDevopnessPage(w, r, p, list)
 }
 
 // getHook answers GET /hooks/{id}.
@@ -317,6 +333,9 @@ func (h *APIHandler) patchHook(w http.ResponseWriter, r *http.Request, e *engine
 	}
 	var req hookRequest
 	if err := decodeBody(r, &req, false); err != nil {
+		return err
+	}
+	if err := req.checkID(id); err != nil {
 		return err
 	}
 	hadSecret := false

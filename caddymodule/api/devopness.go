@@ -1,0 +1,178 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/hookgate/hookgate/caddymodule"
+	"github.com/hookgate/hookgate/pipeline/engine"
+	"github.com/hookgate/hookgate/pipeline/hook"
+	"github.com/hookgate/hookgate/pipeline/store"
+)
+
+// devopnessRoutes are the routes of Devopness's API that its SDK calls for
+// hooks (SPEC 12.3), beside POST /pipelines/{pipeline}/hooks/incoming and
+// GET /pipelines/{pipeline}/hooks, which are hookgate's own too. They are
+// the same incoming hooks as /hooks/{id}.
+func (h *APIHandler) devopnessRoutes() map[string]apiFunc {
+	return map[string]apiFunc{
+		"GET /hooks/incoming/{id}":    h.getHook,
+		"PUT /hooks/incoming/{id}":    h.putHook,
+		"DELETE /hooks/incoming/{id}": h.deleteHook,
+		"POST /hooks/{id}/trigger":    h.triggerHook,
+	}
+}
+
+// putHook answers PUT /hooks/incoming/{id}: the body replaces the hook's
+// definition (fields left out take their defaults), keeping its id, URL
+// and secret; 204. Its name is required, and its id, when sent, must be
+// the path's.
+func (h *APIHandler) putHook(w http.ResponseWriter, r *http.Request, e *engine.Engine) error {
+	id := r.PathValue("id")
+	if err := h.refuseConfigHook(r, e, id); err != nil {
+		return err
+	}
+	var req hookRequest
+	if err := decodeBody(r, &req, false); err != nil {
+		return err
+	}
+	if err := req.checkID(id); err != nil {
+		return err
+	}
+	if req.Name == nil {
+		return invalidField("name", "required")
+	}
+	rec, err := e.UpdateHook(r.Context(), id, func(rec *store.HookRecord) error {
+		*rec = store.HookRecord{ID: rec.ID, Pipeline: rec.Pipeline, RequiresSecret: true, Secret: rec.Secret, CreatedAt: rec.CreatedAt}
+		return req.apply(rec)
+	})
+	if err != nil {
+		return err
+	}
+	h.logger.Info("incoming hook replaced", zap.String("hook", rec.Name), zap.String("id", rec.ID))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// devopnessActionHeader carries the id of the action a trigger queued.
+const devopnessActionHeader = "X-Devopness-Action-Id"
+
+// triggerHook answers POST /hooks/{id}/trigger: the hook's pipeline runs
+// with the defaults of its variables, as if an empty hook had arrived;
+// 202 with the action's id, also in X-Devopness-Action-Id. A required
+// variable without a default is a 422 naming it; an inactive hook is 409.
+func (h *APIHandler) triggerHook(w http.ResponseWriter, r *http.Request, e *engine.Engine) error {
+	id := r.PathValue("id")
+	var name, pipeline string
+	var vars []hook.Variable
+	rec, err := e.Hook(r.Context(), id)
+	switch c, ok := h.app.ConfigHook(id); {
+	case err == nil && rec.Inactive:
+		return &apiError{http.StatusConflict, "inactive", "hook " + strconv.Quote(id) + " is inactive; set \"active\": true first"}
+	case err == nil:
+		name, pipeline, vars = rec.Name, rec.Pipeline, rec.Variables
+	case errors.Is(err, engine.ErrNotFound) && ok:
+		name, pipeline, vars = c.Name, c.Pipeline, c.Vars
+	default:
+		return err
+	}
+	extractor, err := hook.NewExtractor(vars)
+	if err != nil {
+		return err
+	}
+	values, missing := extractor.Extract([]byte("{}"), http.Header{}, url.Values{})
+	if len(missing) > 0 {
+		names := make([]string, len(missing))
+		for i, m := range missing {
+			names[i] = m.Name + " (" + m.Reason + ")"
+		}
+		return invalidField("variables", "no value without a hook's payload: %s", strings.Join(names, ", "))
+	}
+	res, err := e.Trigger(r.Context(), engine.Trigger{
+		Pipeline: pipeline, Hook: name, Vars: values, Payload: []byte("{}"), RemoteIP: caddymodule.RemoteIP(r),
+	})
+	if err != nil {
+		return err
+	}
+	h.logger.Info("action queued", zap.String("hook", name), zap.String("pipeline", pipeline), zap.String("action_id", res.ActionID))
+	w.Header().Set(devopnessActionHeader, res.ActionID)
+	return reply(w, http.StatusAccepted, map[string]any{
+		"status": "queued", "action_id": res.ActionID, "pipeline": pipeline, "variables": values,
+	})
+}
+
+// devopnessPage is the page a Devopness list asks for: ?page=&per_page=.
+type devopnessPage struct {
+	page, perPage int
+}
+
+// parseDevopnessPage reads ?page=&per_page=: pages count from 1, sizes go
+// up to 100, default 10.
+func parseDevopnessPage(r *http.Request) (devopnessPage, error) {
+	p := devopnessPage{page: 1, perPage: defaultPageSize}
+	for _, param := range []struct {
+		name string
+		dst  *int
+		max  int
+	}{{"page", &p.page, 0}, {"per_page", &p.perPage, maxPageSize}} {
+		raw := r.URL.Query().Get(param.name)
+		if raw == "" {
+			continue
+		}
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || (param.max > 0 && n > param.max) {
+			return p, badRequest("invalid_page", "%s %q: want a whole number from 1%s", param.name, raw,
+				map[bool]string{true: fmt.Sprintf(" to %d", param.max), false: ""}[param.max > 0])
+		}
+		*param.dst = n
+	}
+	return p, nil
+}
+
+// replyDevopnessPage answers page p of all as Devopness does: a bare JSON
+// array (empty beyond the last page), with a Link header to the next and
+// the last pages (RFC 8288), at the URL the client called.
+func replyDevopnessPage[T any](w http.ResponseWriter, r *http.Request, p devopnessPage, all []T) error {
+	last := max(1, (len(all)+p.perPage-1)/p.perPage)
+	start := min((p.page-1)*p.perPage, len(all))
+	items := all[start:min(start+p.perPage, len(all))]
+	if items == nil {
+		items = []T{}
+	}
+	link := func(page int, rel string) string {
+		u := calledURL(r)
+		q := u.Query()
+		q.Set("page", strconv.Itoa(page))
+		q.Set("per_page", strconv.Itoa(p.perPage))
+		u.RawQuery = q.Encode()
+		return "<" + u.String() + `>; rel="` + rel + `"`
+	}
+	links := []string{}
+	if p.page < last {
+		links = append(links, link(p.page+1, "next"))
+	}
+	links = append(links, link(last, "last"))
+	w.Header().Set("Link", strings.Join(links, ", "))
+	return reply(w, http.StatusOK, items)
+}
+
+// calledURL is the URL the client called, before handle_path stripped a
+// prefix.
+func calledURL(r *http.Request) *url.URL {
+	u := *r.URL
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok {
+		u = *orig.URL
+	}
+	u.Scheme, u.Host = "http", r.Host
+	if r.TLS != nil {
+		u.Scheme = "https"
+	}
+	return &u
+}
