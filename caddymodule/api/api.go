@@ -39,6 +39,11 @@ type APIHandler struct {
 	// that ends up empty fails the config load.
 	Tokens []APIToken `json:"tokens,omitempty"`
 
+	// Organisation is the organisation of the ricloud dialect's webhook
+	// configs (SPEC 12.2), shown in their organisation field. Default:
+	// "default".
+	Organisation string `json:"organisation,omitempty"`
+
 	app    *caddymodule.App
 	mux    *http.ServeMux
 	keys   []tokenKey
@@ -105,8 +110,12 @@ func (h *APIHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyht
 	if !write && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return h.fail(w, r, http.StatusForbidden, "forbidden", "this token may only read (GET)")
 	}
-	if _, pattern := h.mux.Handler(r); pattern == "" {
+	_, pattern := h.mux.Handler(r)
+	if pattern == "" {
 		return h.noRoute(w, r)
+	}
+	if !write && writingGETs[pattern] {
+		return h.fail(w, r, http.StatusForbidden, "forbidden", "this token may only read; "+pattern+" sends a test delivery")
 	}
 	h.mux.ServeHTTP(w, r)
 	return nil
@@ -137,7 +146,7 @@ func (h *APIHandler) routes() *http.ServeMux {
 	for pattern, fn := range h.nativeRoutes() {
 		mux.HandleFunc(pattern, h.handle(fn))
 	}
-	for _, dialect := range []map[string]apiFunc{h.oneNCERoutes(), h.devopnessRoutes()} {
+	for _, dialect := range []map[string]apiFunc{h.oneNCERoutes(), h.ricloudRoutes(), h.devopnessRoutes()} {
 		for pattern, fn := range dialect {
 			mux.HandleFunc(pattern, h.handle(fn))
 		}

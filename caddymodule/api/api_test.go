@@ -69,6 +69,7 @@ http://127.0.0.1:9180 {
 	hookgate_api {
 		token {env.HOOKGATE_TEST_WRITE_TOKEN} write
 		token %[5]s read
+		organisation acme
 	}
 }
 `, dir, r.URL, receiverSecret, githubSecret, readToken)
