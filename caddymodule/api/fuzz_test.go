@@ -1,6 +1,9 @@
 package api
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/hookgate/hookgate/pipeline/store"
@@ -13,6 +16,8 @@ func FuzzDecodeWebhookRequest(f *testing.F) {
 	for _, seed := range []string{
 		`{"name": "webhook-name-1", "url": "https://www.your-endpoint.com/messages1", "headers": {"x-api-key": "A"}, "eventTypes": ["action.queued"], "jsonPayloadEnabled": true}`,
 		`{"url": "www.example.com", "eventTypes": [{"type": "action.failed", "version": "1.0.0"}], "state": "INTEGRATION_DEACTIVATED"}`,
+		`{"name": "webhook-name-1", "url": "https://www.your-endpoint.com/messages1", "headers": {"x-api-key": "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}, "eventTypes": [{ "type": "TELEMETRY_DATA" }]}`,
+		`{"eventTypes": [{"type": "LIFECYCLE"}], "url": "www.example.com", "jsonPayloadEnabled": false}`,
 		`{"name": 1}`, `{"eventTypes": [{"type": 1}]}`, `{"url": "ftp://x"}`, `[]`, `null`, `{"headers": null}`, ``,
 	} {
 		f.Add([]byte(seed))
@@ -33,6 +38,8 @@ func FuzzDecodeHookRequest(f *testing.F) {
 		`{"name": "my hook", "action_type": "deploy", "requires_secret": true, "secret_algorithm": "sha256", "secret_header_name": "X-Hub-Signature-256", "settings": {"variables": [{"name": "ref", "path": "ref", "type": "string", "required": true, "default_value": "main"}]}}`,
 		`{"name": "n", "settings": {"variables": [{"name": "n", "path": "a.b", "type": "integer", "default_value": 3}]}, "when": "n > 2"}`,
 		`{"settings": {"variables": [{"default_value": {}}]}}`, `{"requires_secret": "yes"}`, `{"secret_algorithm": "md5"}`, `{}`, `x`,
+		`{"id": "hk_1", "name": "replaced", "active": false, "secret_header_name": "x-hub-signature-256"}`, `{"active": "no"}`,
+		`{"name": "Deploy`+"`main`"+` branch", "requires_secret": true, "secret_algorithm": "sha256", "secret_header_name": "x-hub-signature-256", "action_type": "deploy", "settings": {"variables": [{"name": "source_type", "type": "string", "required": false, "default_value": "branch"}, {"name": "pull_request_id", "path": "pull_request.number", "type": "integer", "required": false}]}}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -43,6 +50,7 @@ func FuzzDecodeHookRequest(f *testing.F) {
 		}
 		rec := store.HookRecord{Pipeline: "p", RequiresSecret: true}
 		_ = req.apply(&rec)
+		_ = req.checkID("hk_1")
 	})
 }
 
@@ -55,5 +63,38 @@ func FuzzDecodeSmallRequests(f *testing.F) {
 		_ = decodeJSON(data, &run, true)
 		var rotate rotateRequest
 		_ = decodeJSON(data, &rotate, true)
+	})
+}
+
+func FuzzDecodeRicloudRequest(f *testing.F) {
+	for _, seed := range []string{
+		`{"url": "https://www.mywebhook.com/webhooks/"}`, `{"url": "https://www.myupdatedwebhook.com/webhooks/",}`,
+		`{"state": "deactivated"}`, `{"state": "valid"}`, `{"url": 1}`, `{"url": "ftp://x", "state": "new"}`, ``,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var req ricloudConfigRequest
+		if decodeJSON(data, &req, false) != nil {
+			return
+		}
+		_ = (&webhookRequest{URL: req.URL}).check(false)
+	})
+}
+
+func FuzzRicloudTaskID(f *testing.F) {
+	f.Add(taskRef{Webhook: "whk_1", At: "2026-01-01T00:00:00.000Z", State: "failed", Status: 500, Error: "x"}.task().ID)
+	for _, seed := range []string{"tsk_", "tsk_e30", "tsk_!!", "nope", ""} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		var ref taskRef
+		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(id, taskPrefix))
+		if err != nil || json.Unmarshal(raw, &ref) != nil {
+			return
+		}
+		if again := ref.task(); !strings.HasPrefix(again.ID, taskPrefix) {
+			t.Fatalf("task id %q", again.ID)
+		}
 	})
 }
