@@ -39,7 +39,7 @@ func FuzzDecodeHookRequest(f *testing.F) {
 		`{"name": "n", "settings": {"variables": [{"name": "n", "path": "a.b", "type": "integer", "default_value": 3}]}, "when": "n > 2"}`,
 		`{"settings": {"variables": [{"default_value": {}}]}}`, `{"requires_secret": "yes"}`, `{"secret_algorithm": "md5"}`, `{}`, `x`,
 		`{"id": "hk_1", "name": "replaced", "active": false, "secret_header_name": "x-hub-signature-256"}`, `{"active": "no"}`,
-		`{"name": "Deploy`+"`main`"+` branch", "requires_secret": true, "secret_algorithm": "sha256", "secret_header_name": "x-hub-signature-256", "action_type": "deploy", "settings": {"variables": [{"name": "source_type", "type": "string", "required": false, "default_value": "branch"}, {"name": "pull_request_id", "path": "pull_request.number", "type": "integer", "required": false}]}}`,
+		`{"name": "Deploy` + "`main`" + ` branch", "requires_secret": true, "secret_algorithm": "sha256", "secret_header_name": "x-hub-signature-256", "action_type": "deploy", "settings": {"variables": [{"name": "source_type", "type": "string", "required": false, "default_value": "branch"}, {"name": "pull_request_id", "path": "pull_request.number", "type": "integer", "required": false}]}}`,
 	} {
 		f.Add([]byte(seed))
 	}
