@@ -99,9 +99,12 @@ func (h *APIHandler) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// ServeHTTP authenticates the request and serves its route; it never
-// calls the next handler.
+// ServeHTTP authenticates the request and serves its route, or the OpenAPI
+// document, which needs no token; it never calls the next handler.
 func (h *APIHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	if r.URL.Path == openAPIPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		return serveOpenAPI(w)
+	}
 	write, ok := h.authenticate(r)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hookgate"`)

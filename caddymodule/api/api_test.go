@@ -75,12 +75,18 @@ http://127.0.0.1:9180 {
 `, dir, r.URL, receiverSecret, githubSecret, readToken)
 }
 
-// startAPI starts Caddy with apiConfig.
+// startAPI starts Caddy with apiConfig; every request of the test to the
+// API, and its answer, is validated against openapi.json.
 func startAPI(t *testing.T, r *receiver) *caddytest.Tester {
 	t.Setenv("HOOKGATE_TEST_WRITE_TOKEN", writeToken)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(apiConfig(t.TempDir(), r), "caddyfile")
 	stopAtEnd(t)
+	base := tester.Client.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	tester.Client.Transport = &validatingTransport{t: t, base: base}
 	return tester
 }
 
