@@ -28,6 +28,8 @@ type webhookRequest struct {
 	Secret             *string            `json:"secret"`
 	When               *string            `json:"when"`
 	Body               *string            `json:"body"`
+	Pipelines          *[]string          `json:"pipelines"`
+	Default            *bool              `json:"default"`
 	State              *string            `json:"state"`
 }
 
@@ -121,6 +123,8 @@ type webhookJSON struct {
 	Secret                        string              `json:"secret"`
 	When                          string              `json:"when,omitempty"`
 	Body                          string              `json:"body,omitempty"`
+	Pipelines                     []string            `json:"pipelines"`
+	Default                       bool                `json:"default"`
 	CreatedTime                   string              `json:"createdTime"`
 	UpdatedTime                   string              `json:"updatedTime"`
 	LastSuccessfulMessageDelivery *string             `json:"lastSuccessfulMessageDelivery"`
@@ -150,6 +154,10 @@ func (h *APIHandler) webhookObject(info *engine.WebhookInfo) webhookJSON {
 			types = append(types, webhook.EventType{Type: t, Version: webhook.Version})
 		}
 	}
+	pipelines := def.Pipelines
+	if pipelines == nil {
+		pipelines = []string{}
+	}
 	secret := ""
 	if len(def.Secrets) > 0 {
 		secret = def.Secrets[0]
@@ -157,7 +165,7 @@ func (h *APIHandler) webhookObject(info *engine.WebhookInfo) webhookJSON {
 	return webhookJSON{
 		ID: info.ID, Name: def.Name, State: info.State, Type: "WEBHOOK", Source: info.Source, URL: def.URL,
 		Headers: headers, EventTypes: types, JSONPayloadEnabled: def.JSONPayload, Secret: secret,
-		When: def.When, Body: def.Body, CreatedTime: timestamp(info.CreatedAt), UpdatedTime: timestamp(info.UpdatedAt),
+		When: def.When, Body: def.Body, Pipelines: pipelines, Default: def.Default, CreatedTime: timestamp(info.CreatedAt), UpdatedTime: timestamp(info.UpdatedAt),
 		LastSuccessfulMessageDelivery: timestampPtr(info.LastSuccessfulMessageDelivery),
 		ConsecutiveFailures:           info.ConsecutiveFailures,
 		Deliveries:                    map[string]int64{"pending": info.Pending, "waiting": info.Waiting, "held": info.Held},
@@ -189,6 +197,12 @@ func (h *APIHandler) createWebhook(w http.ResponseWriter, r *http.Request, e *en
 	}
 	if req.Body != nil {
 		def.Body = *req.Body
+	}
+	if req.Pipelines != nil {
+		def.Pipelines = *req.Pipelines
+	}
+	if req.Default != nil {
+		def.Default = *req.Default
 	}
 	info, secret, err := e.CreateWebhook(r.Context(), def)
 	if err != nil {
@@ -265,7 +279,7 @@ func (h *APIHandler) patchWebhook(w http.ResponseWriter, r *http.Request, e *eng
 		return err
 	}
 	patch := engine.WebhookPatch{Name: req.Name, URL: req.URL, Headers: req.Headers, JSONPayload: req.JSONPayloadEnabled,
-		When: req.When, Body: req.Body}
+		When: req.When, Body: req.Body, Pipelines: req.Pipelines, Default: req.Default}
 	if req.EventTypes != nil {
 		types := req.eventTypes()
 		patch.EventTypes = &types
@@ -365,6 +379,7 @@ type deliveryJSON struct {
 	EventID       string                 `json:"eventId"`
 	EventType     string                 `json:"eventType"`
 	ActionID      string                 `json:"actionId,omitempty"`
+	Pipeline      string                 `json:"pipeline,omitempty"`
 	Sequence      int                    `json:"sequence"`
 	Status        webhook.DeliveryStatus `json:"status"`
 	NextAttemptAt *string                `json:"nextAttemptTime"`
@@ -392,7 +407,8 @@ func attemptObject(a store.Attempt) attemptJSON {
 
 // deliveryObject is the API's view of a delivery.
 func deliveryObject(d *store.Delivery) deliveryJSON {
-	out := deliveryJSON{ID: d.ID, EventID: d.EventID, EventType: d.EventType, ActionID: d.ActionID, Sequence: d.Sequence,
+	out := deliveryJSON{ID: d.ID, EventID: d.EventID, EventType: d.EventType, ActionID: d.ActionID,
+		Pipeline: d.Values[webhook.PlaceholderPipeline], Sequence: d.Sequence,
 		Status: d.Status, CreatedTime: timestamp(d.CreatedAt), UpdatedTime: timestamp(d.UpdatedAt),
 		Attempts: make([]attemptJSON, len(d.Attempts))}
 	if d.Status == webhook.DeliveryPending {

@@ -218,6 +218,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 		if _, err := webhook.Compile(def, nil); err != nil {
 			return err
 		}
+		for _, p := range def.Pipelines {
+			if !a.plans[p] {
+				return fmt.Errorf("webhook %q: pipelines: %q is not defined in the hookgate global option", def.Name, p)
+			}
+		}
 		a.hooks[i] = def
 	}
 	return registerMetrics(ctx.GetMetricsRegistry(), a)

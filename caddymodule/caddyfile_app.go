@@ -47,6 +47,8 @@ import (
 //				json_payload
 //				when <expr>
 //				body <expr>
+//				pipelines <name>...
+//				default
 //			}
 //			allow_targets <cidr...>
 //			delivery {
@@ -195,17 +197,9 @@ func parseWebhook(d *caddyfile.Dispenser) (Webhook, error) {
 		case "header":
 			err = parseEnv(d, &w.Headers)
 		case "events":
-			args := d.RemainingArgs()
-			if len(args) == 0 {
-				err = d.ArgErr()
-			}
-			w.Events = append(w.Events, args...)
+			err = parseList(d, &w.Events)
 		case "secret":
-			args := d.RemainingArgs()
-			if len(args) == 0 {
-				err = d.ArgErr()
-			}
-			w.Secrets = append(w.Secrets, args...)
+			err = parseList(d, &w.Secrets)
 		case "json_payload":
 			if d.NextArg() {
 				err = d.ArgErr()
@@ -215,6 +209,13 @@ func parseWebhook(d *caddyfile.Dispenser) (Webhook, error) {
 			err = parseOneArg(d, &w.When)
 		case "body":
 			err = parseOneArg(d, &w.Body)
+		case "pipelines":
+			err = parseList(d, &w.Pipelines)
+		case "default":
+			if d.NextArg() {
+				err = d.ArgErr()
+			}
+			w.Default = true
 		default:
 			err = d.Errf("webhook %s: unknown option %q", w.Name, d.Val())
 		}
@@ -332,6 +333,17 @@ func parseOneArg(d *caddyfile.Dispenser, dst *string) error {
 		return d.ArgErr()
 	}
 	*dst = args[0]
+	return nil
+}
+
+// parseList appends the arguments of the current line, at least one, to
+// dst.
+func parseList(d *caddyfile.Dispenser, dst *[]string) error {
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return d.ArgErr()
+	}
+	*dst = append(*dst, args...)
 	return nil
 }
 

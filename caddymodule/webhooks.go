@@ -46,6 +46,15 @@ type Webhook struct {
 	// replaces the envelope: a map or list is sent as JSON, a string as
 	// it is.
 	Body string `json:"body,omitempty"`
+	// Pipelines scopes the webhook to these pipelines: it gets only the
+	// events of their actions and of the hooks that trigger them. Each
+	// must be a pipeline of this app. Default: none, the webhook is global
+	// (every event it subscribes to), unless Default is set.
+	Pipelines []string `json:"pipelines,omitempty"`
+	// Default makes this a default webhook: it gets the events of every
+	// pipeline that no scoped webhook covers, and those of hooks that
+	// trigger no pipeline. It cannot be combined with Pipelines.
+	Default bool `json:"default,omitempty"`
 }
 
 // Delivery says how outgoing webhooks are attempted.
@@ -65,7 +74,7 @@ type Delivery struct {
 func (w Webhook) definition() webhook.Definition {
 	def := webhook.Definition{
 		Name: w.Name, URL: w.URL, Headers: maps.Clone(w.Headers), Secrets: slices.Clone(w.Secrets),
-		JSONPayload: w.JSONPayload, When: w.When, Body: w.Body,
+		JSONPayload: w.JSONPayload, When: w.When, Body: w.Body, Pipelines: slices.Clone(w.Pipelines), Default: w.Default,
 	}
 	for _, t := range w.Events {
 		def.EventTypes = append(def.EventTypes, webhook.EventType{Type: t})

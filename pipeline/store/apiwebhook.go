@@ -37,6 +37,8 @@ type storedDefinition struct {
 	JSONPayload bool                `json:"jsonPayloadEnabled,omitempty"`
 	When        string              `json:"when,omitempty"`
 	Body        string              `json:"body,omitempty"`
+	Pipelines   []string            `json:"pipelines,omitempty"`
+	Default     bool                `json:"default,omitempty"`
 }
 
 // encodeDefinition is the definition column of an API webhook.
@@ -45,7 +47,7 @@ func encodeDefinition(def *webhook.Definition) (string, error) {
 		return "", errors.New("an API webhook without a definition")
 	}
 	b, err := json.Marshal(storedDefinition{Headers: def.Headers, EventTypes: def.EventTypes, JSONPayload: def.JSONPayload,
-		When: def.When, Body: def.Body})
+		When: def.When, Body: def.Body, Pipelines: def.Pipelines, Default: def.Default})
 	return string(b), err
 }
 
@@ -57,7 +59,7 @@ func decodeDefinition(s string) (*webhook.Definition, error) {
 		return nil, err
 	}
 	return &webhook.Definition{Headers: sd.Headers, EventTypes: sd.EventTypes, JSONPayload: sd.JSONPayload,
-		When: sd.When, Body: sd.Body}, nil
+		When: sd.When, Body: sd.Body, Pipelines: sd.Pipelines, Default: sd.Default}, nil
 }
 
 // FindWebhook implements Store.

@@ -74,6 +74,14 @@ type Definition struct {
 	// that replaces the envelope: a map or a list is sent as JSON, a
 	// string as it is.
 	Body string
+	// Pipelines scopes the webhook: it gets only the events of actions
+	// of these pipelines, and those of the hooks that trigger them.
+	// Empty: the webhook is global, or Default.
+	Pipelines []string
+	// Default makes the webhook get the events of every pipeline that
+	// no scoped webhook covers, and those of hooks that trigger none. It
+	// excludes Pipelines.
+	Default bool
 }
 
 // Webhook is a compiled Definition. It is safe for concurrent use.
@@ -93,7 +101,7 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9]+([_-][A-Za-z0-9]+)*$`)
 // FieldError is a field of a definition that is not valid.
 type FieldError struct {
 	// Field names the field as the management API does: name, url,
-	// headers, eventTypes, secrets, when or body.
+	// headers, eventTypes, secrets, when, body, pipelines or default.
 	Field string
 	// Err says what is wrong with it.
 	Err error
@@ -158,6 +166,9 @@ func compile(def Definition, varNames []string) (*Webhook, error) {
 		w.types[et.Type] = true
 	}
 	def.EventTypes = types
+	if err := checkScope(def); err != nil {
+		return nil, err
+	}
 	if w.signer, err = newSigner(def.Secrets); err != nil {
 		return nil, &FieldError{Field: "secrets", Err: err}
 	}
@@ -173,6 +184,23 @@ func compile(def Definition, varNames []string) (*Webhook, error) {
 	}
 	w.Definition = def
 	return w, nil
+}
+
+// checkScope checks a definition's scope: pipelines named once each, and
+// not with default.
+func checkScope(def Definition) error {
+	if def.Default && len(def.Pipelines) > 0 {
+		return fieldError("default", "a webhook is either scoped to pipelines or the default one, not both")
+	}
+	for i, p := range def.Pipelines {
+		if p == "" {
+			return fieldError("pipelines", "%d: empty pipeline name", i)
+		}
+		if slices.Contains(def.Pipelines[:i], p) {
+			return fieldError("pipelines", "%q named twice", p)
+		}
+	}
+	return nil
 }
 
 // checkURL completes a URL without a scheme with https:// and checks that
@@ -224,6 +252,28 @@ func compileExpression(src string, condition bool) (*vm.Program, error) {
 		opts = append(opts, expr.AsBool())
 	}
 	return expr.Compile(src, opts...)
+}
+
+// Scopes of a webhook, as Scope names them.
+const (
+	// ScopeGlobal: every event the webhook subscribes to.
+	ScopeGlobal = "global"
+	// ScopePipelines: the events of the pipelines it lists.
+	ScopePipelines = "pipelines"
+	// ScopeDefault: the events of pipelines no scoped webhook covers.
+	ScopeDefault = "default"
+)
+
+// Scope is the webhook's scope: ScopeGlobal, ScopePipelines or
+// ScopeDefault.
+func (w *Webhook) Scope() string {
+	switch {
+	case w.Default:
+		return ScopeDefault
+	case len(w.Pipelines) > 0:
+		return ScopePipelines
+	}
+	return ScopeGlobal
 }
 
 // Subscribes reports whether the webhook wants events of type t.

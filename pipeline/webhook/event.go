@@ -37,6 +37,9 @@ type Event struct {
 type Rejection struct {
 	// Hook names the hook that refused the request.
 	Hook string `json:"hook"`
+	// Pipeline is the pipeline the hook triggers, if any: scoped
+	// webhooks (Definition.Pipelines) get the rejections of its hooks.
+	Pipeline string `json:"pipeline,omitempty"`
 	// Reason is the error code of the answer, e.g. signature_invalid.
 	Reason string `json:"reason"`
 	// Detail explains Reason.
@@ -65,6 +68,18 @@ func ActionEvent(a *action.Action, now time.Time) Event {
 		seq = 2
 	}
 	return Event{ID: NewEventID(now), Type: "action." + string(a.Status), Time: now, Sequence: seq, Action: a}
+}
+
+// Pipeline is the pipeline the event belongs to, for scoped webhooks:
+// the action's, or the one the incoming hook triggers; "" for none.
+func (ev *Event) Pipeline() string {
+	switch {
+	case ev.Action != nil:
+		return ev.Action.Pipeline
+	case ev.Rejection != nil:
+		return ev.Rejection.Pipeline
+	}
+	return ""
 }
 
 // payload is the incoming body the event carries, if any.
@@ -101,6 +116,7 @@ func (ev *Event) Values() map[string]string {
 		vars = ev.Rejection.Variables
 		set(PlaceholderIP, ev.Rejection.RemoteIP)
 		set(PlaceholderHook, ev.Rejection.Hook)
+		set(PlaceholderPipeline, ev.Rejection.Pipeline)
 	default:
 		return v
 	}
