@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -77,9 +76,8 @@ func (req *webhookRequest) check(create bool) error {
 	}
 	if req.EventTypes != nil {
 		for i, et := range *req.EventTypes {
-			if !slices.Contains(webhook.ActionTypes, et.Type) && et.Type != webhook.TypeHookRejected {
-				return invalidField("eventTypes", "%d: unknown event type %q (want one of %s, %s)", i, et.Type,
-					strings.Join(webhook.ActionTypes, ", "), webhook.TypeHookRejected)
+			if webhook.ExpandType(et.Type) == nil {
+				return invalidField("eventTypes", "%d: unknown event type %q (want one of %s)", i, et.Type, webhook.TypeNames)
 			}
 			if et.Version != "" && et.Version != webhook.Version {
 				return invalidField("eventTypes", "%d: %s: unknown version %q (want %s)", i, et.Type, et.Version, webhook.Version)

@@ -39,3 +39,22 @@ func TestAPIWebhookScope(t *testing.T) {
 		t.Errorf("a global webhook: %d %s", status, answer)
 	}
 }
+
+// The 1NCE aliases are accepted as event types and echoed back as given.
+func TestAPIEventTypeAliases(t *testing.T) {
+	r := newReceiver(t)
+	tester := startAPI(t, r)
+	var w webhookObjectJSON
+	status, answer := api(t, tester, "POST", "/webhooks", fmt.Sprintf(`{"name": "telemetry", "url": "%s/t",
+		"eventTypes": [{"type": "TELEMETRY_DATA"}, "LIFECYCLE"]}`, r.URL), &w)
+	if status != 201 || len(w.EventTypes) != 2 || w.EventTypes[0].Type != "TELEMETRY_DATA" || w.EventTypes[1].Type != "LIFECYCLE" ||
+		w.EventTypes[0].Version != "1.0.0" {
+		t.Fatalf("create: %d %s", status, answer)
+	}
+	status, answer = api(t, tester, "PATCH", "/webhooks/"+w.ID, `{"eventTypes": ["LIFECYCLE"]}`, &w)
+	if status != 200 || len(w.EventTypes) != 1 || w.EventTypes[0].Type != "LIFECYCLE" {
+		t.Fatalf("patch: %d %s", status, answer)
+	}
+	status, answer = api(t, tester, "PATCH", "/webhooks/"+w.ID, `{"eventTypes": ["DATA_BROKER"]}`, nil)
+	expectError(t, "unknown type", status, answer, 422, "invalid_field", "TELEMETRY_DATA")
+}

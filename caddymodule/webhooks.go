@@ -29,7 +29,9 @@ type Webhook struct {
 	// placeholders as the URL.
 	Headers map[string]string `json:"headers,omitempty"`
 	// Events are the event types sent: action.queued, action.running,
-	// action.succeeded, action.failed, action.cancelled, hook.rejected.
+	// action.succeeded, action.failed, action.cancelled, hook.received
+	// (the hooks of relay hooks), hook.rejected, or the 1NCE aliases
+	// LIFECYCLE (every action.* type) and TELEMETRY_DATA (hook.received).
 	// Default: every action.* type.
 	Events []string `json:"events,omitempty"`
 	// Secrets sign the deliveries, one signature per secret (rotation):

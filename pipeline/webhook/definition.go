@@ -25,6 +25,9 @@ const (
 	TypeActionFailed = "action.failed"
 	// TypeActionCancelled: an action was cancelled.
 	TypeActionCancelled = "action.cancelled"
+	// TypeHookReceived: an incoming hook of a relay hook was verified and
+	// stored, to be forwarded.
+	TypeHookReceived = "hook.received"
 	// TypeHookRejected: an incoming hook was refused (bad signature, ...).
 	TypeHookRejected = "hook.rejected"
 	// TypeTest: the event of a webhook test; no webhook subscribes to it.
@@ -38,9 +41,41 @@ const Version = "1.0.0"
 // without event types subscribes to.
 var ActionTypes = []string{TypeActionQueued, TypeActionRunning, TypeActionSucceeded, TypeActionFailed, TypeActionCancelled}
 
+// The 1NCE seed's event type names, accepted wherever event types are and
+// kept as given.
+const (
+	// AliasTelemetryData is TypeHookReceived: the data that devices and
+	// services send in, forwarded.
+	AliasTelemetryData = "TELEMETRY_DATA"
+	// AliasLifecycle is every one of ActionTypes.
+	AliasLifecycle = "LIFECYCLE"
+)
+
+// ExpandType is the event types that the name t subscribes to: t itself, or
+// those an alias stands for; nil when t is no event type a webhook can
+// subscribe to.
+func ExpandType(t string) []string {
+	switch t {
+	case AliasLifecycle:
+		return ActionTypes
+	case AliasTelemetryData:
+		return []string{TypeHookReceived}
+	case TypeHookReceived, TypeHookRejected:
+		return []string{t}
+	}
+	if slices.Contains(ActionTypes, t) {
+		return []string{t}
+	}
+	return nil
+}
+
+// TypeNames lists what ExpandType takes, for error messages.
+var TypeNames = strings.Join(append(slices.Clone(ActionTypes), TypeHookReceived, TypeHookRejected, AliasLifecycle, AliasTelemetryData), ", ")
+
 // EventType is an event type a webhook subscribes to.
 type EventType struct {
-	// Type is one of the Type constants, except TypeTest.
+	// Type is one of the Type constants, except TypeTest, or one of the
+	// aliases AliasLifecycle and AliasTelemetryData.
 	Type string `json:"type"`
 	// Version is the version of the event's format; empty means Version,
 	// the only one.
@@ -58,7 +93,8 @@ type Definition struct {
 	// Headers are added to every delivery; their values may hold
 	// placeholders.
 	Headers map[string]string
-	// EventTypes are the events sent. Empty means every action.* type.
+	// EventTypes are the events sent, by type or alias, as given. Empty
+	// means every action.* type.
 	EventTypes []EventType
 	// JSONPayload adds the incoming hook's body to the envelope as
 	// data.payload: as JSON where it parses, as a string otherwise.
@@ -155,15 +191,18 @@ func compile(def Definition, varNames []string) (*Webhook, error) {
 	}
 	types := slices.Clone(def.EventTypes)
 	for i, et := range types {
-		if !slices.Contains(ActionTypes, et.Type) && et.Type != TypeHookRejected {
-			return nil, fieldError("eventTypes", "unknown event type %q (want one of %s, %s)", et.Type, strings.Join(ActionTypes, ", "), TypeHookRejected)
+		expanded := ExpandType(et.Type)
+		if expanded == nil {
+			return nil, fieldError("eventTypes", "unknown event type %q (want one of %s)", et.Type, TypeNames)
 		}
 		if et.Version == "" {
 			types[i].Version = Version
 		} else if et.Version != Version {
 			return nil, fieldError("eventTypes", "%s: unknown version %q (want %s)", et.Type, et.Version, Version)
 		}
-		w.types[et.Type] = true
+		for _, t := range expanded {
+			w.types[t] = true
+		}
 	}
 	def.EventTypes = types
 	if err := checkScope(def); err != nil {
