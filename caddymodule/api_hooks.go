@@ -19,7 +19,8 @@ import (
 
 // hookRequest is the body of POST /pipelines/{pipeline}/hooks/incoming
 // and PATCH /hooks/{id}: the Devopness incoming hook, with hookgate's own
-// when and dedup_header_name. In a PATCH, absent fields are unchanged.
+// when, dedup_header_name and relay. In a PATCH, absent fields are
+// unchanged.
 type hookRequest struct {
 	Name             *string       `json:"name"`
 	RequiresSecret   *bool         `json:"requires_secret"`
@@ -29,6 +30,7 @@ type hookRequest struct {
 	Settings         *hookSettings `json:"settings"`
 	When             *string       `json:"when"`
 	DedupHeaderName  *string       `json:"dedup_header_name"`
+	Relay            *bool         `json:"relay"`
 }
 
 // hookSettings are an incoming hook's settings: its variables.
@@ -122,6 +124,9 @@ func (req *hookRequest) apply(rec *store.HookRecord) error {
 	if req.DedupHeaderName != nil {
 		rec.DedupHeader = *req.DedupHeaderName
 	}
+	if req.Relay != nil {
+		rec.Relay = *req.Relay
+	}
 	if req.Settings != nil {
 		rec.Variables = make([]hook.Variable, len(req.Settings.Variables))
 		for i, v := range req.Settings.Variables {
@@ -173,6 +178,7 @@ type hookJSON struct {
 	Settings         hookSettings `json:"settings"`
 	When             string       `json:"when,omitempty"`
 	DedupHeaderName  string       `json:"dedup_header_name,omitempty"`
+	Relay            bool         `json:"relay"`
 	CreatedAt        *string      `json:"created_at,omitempty"`
 	UpdatedAt        *string      `json:"updated_at,omitempty"`
 }
@@ -183,7 +189,7 @@ func (h *APIHandler) hookObject(r *http.Request, rec *store.HookRecord) hookJSON
 	out := hookJSON{
 		ID: rec.ID, Name: rec.Name, Type: "incoming", Source: engine.SourceAPI, Pipeline: rec.Pipeline, URL: &u,
 		ActionType: rec.ActionType, RequiresSecret: rec.RequiresSecret, SecretAlgorithm: rec.SecretAlgorithm,
-		SecretHeaderName: rec.SecretHeaderName, When: rec.When, DedupHeaderName: rec.DedupHeader,
+		SecretHeaderName: rec.SecretHeaderName, When: rec.When, DedupHeaderName: rec.DedupHeader, Relay: rec.Relay,
 		Settings:  hookSettings{Variables: variablesJSON(rec.Variables)},
 		CreatedAt: timestampPtr(&rec.CreatedAt), UpdatedAt: timestampPtr(&rec.UpdatedAt),
 	}

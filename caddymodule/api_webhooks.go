@@ -29,6 +29,9 @@ type webhookRequest struct {
 	Body               *string            `json:"body"`
 	Pipelines          *[]string          `json:"pipelines"`
 	Default            *bool              `json:"default"`
+	Payload            *string            `json:"payload"`
+	ForwardHeaders     *[]string          `json:"forwardHeaders"`
+	RecoverEvery       *string            `json:"recoverEvery"`
 	State              *string            `json:"state"`
 }
 
@@ -84,6 +87,14 @@ func (req *webhookRequest) check(create bool) error {
 			}
 		}
 	}
+	if req.Payload != nil && *req.Payload != "raw" && *req.Payload != "envelope" {
+		return invalidField("payload", "%q: want raw or envelope", *req.Payload)
+	}
+	if req.RecoverEvery != nil && *req.RecoverEvery != "" {
+		if d, err := time.ParseDuration(*req.RecoverEvery); err != nil || d < 0 {
+			return invalidField("recoverEvery", "%q: want a duration such as 1m, or \"\" for off", *req.RecoverEvery)
+		}
+	}
 	if req.State != nil {
 		switch webhook.State(*req.State) {
 		case webhook.StateActive, webhook.StateDeactivated:
@@ -92,6 +103,26 @@ func (req *webhookRequest) check(create bool) error {
 		}
 	}
 	return nil
+}
+
+// rawPayload is the request's payload as the engine takes it; nil when
+// absent.
+func (req *webhookRequest) rawPayload() *bool {
+	if req.Payload == nil {
+		return nil
+	}
+	raw := *req.Payload == "raw"
+	return &raw
+}
+
+// recoverEvery is the request's recoverEvery, checked by check; nil when
+// absent.
+func (req *webhookRequest) recoverEvery() *time.Duration {
+	if req.RecoverEvery == nil {
+		return nil
+	}
+	d, _ := time.ParseDuration(*req.RecoverEvery)
+	return &d
 }
 
 // eventTypes is the request's event types for the engine.
@@ -123,6 +154,9 @@ type webhookJSON struct {
 	Body                          string              `json:"body,omitempty"`
 	Pipelines                     []string            `json:"pipelines"`
 	Default                       bool                `json:"default"`
+	Payload                       string              `json:"payload"`
+	ForwardHeaders                []string            `json:"forwardHeaders"`
+	RecoverEvery                  string              `json:"recoverEvery,omitempty"`
 	CreatedTime                   string              `json:"createdTime"`
 	UpdatedTime                   string              `json:"updatedTime"`
 	LastSuccessfulMessageDelivery *string             `json:"lastSuccessfulMessageDelivery"`
@@ -156,6 +190,17 @@ func (h *APIHandler) webhookObject(info *engine.WebhookInfo) webhookJSON {
 	if pipelines == nil {
 		pipelines = []string{}
 	}
+	forward := def.ForwardHeaders
+	if forward == nil {
+		forward = []string{}
+	}
+	payload, recoverEvery := "envelope", ""
+	if def.RawPayload {
+		payload = "raw"
+	}
+	if def.RecoverEvery > 0 {
+		recoverEvery = def.RecoverEvery.String()
+	}
 	secret := ""
 	if len(def.Secrets) > 0 {
 		secret = def.Secrets[0]
@@ -163,7 +208,7 @@ func (h *APIHandler) webhookObject(info *engine.WebhookInfo) webhookJSON {
 	return webhookJSON{
 		ID: info.ID, Name: def.Name, State: info.State, Type: "WEBHOOK", Source: info.Source, URL: def.URL,
 		Headers: headers, EventTypes: types, JSONPayloadEnabled: def.JSONPayload, Secret: secret,
-		When: def.When, Body: def.Body, Pipelines: pipelines, Default: def.Default, CreatedTime: timestamp(info.CreatedAt), UpdatedTime: timestamp(info.UpdatedAt),
+		When: def.When, Body: def.Body, Pipelines: pipelines, Default: def.Default, Payload: payload, ForwardHeaders: forward, RecoverEvery: recoverEvery, CreatedTime: timestamp(info.CreatedAt), UpdatedTime: timestamp(info.UpdatedAt),
 		LastSuccessfulMessageDelivery: timestampPtr(info.LastSuccessfulMessageDelivery),
 		ConsecutiveFailures:           info.ConsecutiveFailures,
 		Deliveries:                    map[string]int64{"pending": info.Pending, "waiting": info.Waiting, "held": info.Held},
@@ -201,6 +246,15 @@ func (h *APIHandler) createWebhook(w http.ResponseWriter, r *http.Request, e *en
 	}
 	if req.Default != nil {
 		def.Default = *req.Default
+	}
+	if raw := req.rawPayload(); raw != nil {
+		def.RawPayload = *raw
+	}
+	if req.ForwardHeaders != nil {
+		def.ForwardHeaders = *req.ForwardHeaders
+	}
+	if d := req.recoverEvery(); d != nil {
+		def.RecoverEvery = *d
 	}
 	info, secret, err := e.CreateWebhook(r.Context(), def)
 	if err != nil {
@@ -277,7 +331,8 @@ func (h *APIHandler) patchWebhook(w http.ResponseWriter, r *http.Request, e *eng
 		return err
 	}
 	patch := engine.WebhookPatch{Name: req.Name, URL: req.URL, Headers: req.Headers, JSONPayload: req.JSONPayloadEnabled,
-		When: req.When, Body: req.Body, Pipelines: req.Pipelines, Default: req.Default}
+		When: req.When, Body: req.Body, Pipelines: req.Pipelines, Default: req.Default,
+		RawPayload: req.rawPayload(), ForwardHeaders: req.ForwardHeaders, RecoverEvery: req.recoverEvery()}
 	if req.EventTypes != nil {
 		types := req.eventTypes()
 		patch.EventTypes = &types

@@ -49,6 +49,9 @@ import (
 //				body <expr>
 //				pipelines <name>...
 //				default
+//				payload raw
+//				forward_headers <name>...
+//				recover <interval>
 //			}
 //			allow_targets <cidr...>
 //			delivery {
@@ -216,6 +219,14 @@ func parseWebhook(d *caddyfile.Dispenser) (Webhook, error) {
 				err = d.ArgErr()
 			}
 			w.Default = true
+		case "payload":
+			if err = parseOneArg(d, &w.Payload); err == nil && w.Payload != "raw" {
+				err = d.Errf("webhook %s: payload %q: want raw", w.Name, w.Payload)
+			}
+		case "forward_headers":
+			err = parseList(d, &w.ForwardHeaders)
+		case "recover":
+			w.Recover, err = parseDuration(d)
 		default:
 			err = d.Errf("webhook %s: unknown option %q", w.Name, d.Val())
 		}

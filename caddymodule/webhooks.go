@@ -57,6 +57,21 @@ type Webhook struct {
 	// pipeline that no scoped webhook covers, and those of hooks that
 	// trigger no pipeline. It cannot be combined with Pipelines.
 	Default bool `json:"default,omitempty"`
+	// Payload "raw" sends, for a hook.received event (a relay hook's),
+	// the hook's own body byte for byte, with its Content-Type, instead of
+	// the envelope; other events are sent as usual. It cannot be combined
+	// with Body. Default: the envelope.
+	Payload string `json:"payload,omitempty"`
+	// ForwardHeaders are headers of the incoming hook (X-GitHub-Event,
+	// X-GitHub-Delivery, ...) copied onto the delivery of its
+	// hook.received event. Signature and authorization headers are not
+	// kept with a hook, so they cannot be forwarded.
+	ForwardHeaders []string `json:"forward_headers,omitempty"`
+	// Recover, while the webhook is INTEGRATION_FAILED, re-attempts its
+	// oldest held delivery once per interval; a success restarts the
+	// webhook (INTEGRATION_ACTIVE, every held delivery sent, in order).
+	// Default: off, a failed webhook waits for a restart by hand.
+	Recover caddy.Duration `json:"recover,omitempty"`
 }
 
 // Delivery says how outgoing webhooks are attempted.
@@ -77,6 +92,7 @@ func (w Webhook) definition() webhook.Definition {
 	def := webhook.Definition{
 		Name: w.Name, URL: w.URL, Headers: maps.Clone(w.Headers), Secrets: slices.Clone(w.Secrets),
 		JSONPayload: w.JSONPayload, When: w.When, Body: w.Body, Pipelines: slices.Clone(w.Pipelines), Default: w.Default,
+		RawPayload: w.Payload == "raw", ForwardHeaders: slices.Clone(w.ForwardHeaders), RecoverEvery: time.Duration(w.Recover),
 	}
 	for _, t := range w.Events {
 		def.EventTypes = append(def.EventTypes, webhook.EventType{Type: t})

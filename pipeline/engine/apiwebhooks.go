@@ -91,6 +91,13 @@ type WebhookPatch struct {
 	Pipelines *[]string
 	// Default makes it the default webhook, or not.
 	Default *bool
+	// RawPayload sends hook.received events as the hook's own body, or
+	// in the envelope again.
+	RawPayload *bool
+	// ForwardHeaders replaces the headers forwarded from relayed hooks.
+	ForwardHeaders *[]string
+	// RecoverEvery replaces its recovery interval; 0 turns it off.
+	RecoverEvery *time.Duration
 	// State deactivates the webhook (webhook.StateDeactivated) or
 	// re-activates it (webhook.StateActive); no other state is accepted.
 	State *webhook.State
@@ -124,6 +131,15 @@ func (p WebhookPatch) apply(def *webhook.Definition) {
 	}
 	if p.Default != nil {
 		def.Default = *p.Default
+	}
+	if p.RawPayload != nil {
+		def.RawPayload = *p.RawPayload
+	}
+	if p.ForwardHeaders != nil {
+		def.ForwardHeaders = *p.ForwardHeaders
+	}
+	if p.RecoverEvery != nil {
+		def.RecoverEvery = *p.RecoverEvery
 	}
 }
 

@@ -56,7 +56,7 @@ func (e *Engine) recordEvents(ctx context.Context, tx store.Tx, events []webhook
 			}
 			d := &store.Delivery{
 				ID: newDeliveryID(now), Webhook: w.Name, EventID: ev.ID, EventType: ev.Type,
-				Sequence: ev.Sequence, Body: body, Values: ev.Values(), CreatedAt: ev.Time,
+				Sequence: ev.Sequence, Body: body, Values: ev.Values(), Headers: w.DeliveryHeaders(ev), CreatedAt: ev.Time,
 			}
 			if ev.Action != nil {
 				d.ActionID = ev.Action.ID

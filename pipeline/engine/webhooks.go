@@ -352,7 +352,7 @@ func (e *Engine) TestWebhook(ctx context.Context, ref string) (store.Attempt, er
 	if err != nil {
 		return store.Attempt{}, err
 	}
-	req, err := w.Request(ev.ID, body, ev.Values(), now)
+	req, err := w.Request(ev.ID, body, ev.Values(), nil, now)
 	if err != nil {
 		return store.Attempt{}, err
 	}

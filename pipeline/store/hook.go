@@ -49,6 +49,9 @@ type HookRecord struct {
 	When string
 	// DedupHeader is an optional header carrying the delivery id.
 	DedupHeader string
+	// Relay also keeps each hook as a hook.received event, forwarded to
+	// the webhooks that subscribe to it.
+	Relay bool
 	// Secret is the plain secret ("" when RequiresSecret is false).
 	Secret string
 	// CreatedAt is when it was created.
@@ -67,6 +70,7 @@ type hookDefinition struct {
 	Variables        []hookVariable `json:"variables,omitempty"`
 	When             string         `json:"when,omitempty"`
 	DedupHeader      string         `json:"dedup_header,omitempty"`
+	Relay            bool           `json:"relay,omitempty"`
 }
 
 // hookVariable is a hook.Variable in a definition column.
@@ -84,7 +88,7 @@ const hookColumns = `id, name, pipeline, definition, secret, created_at, updated
 // encodeHook is the definition column of h.
 func encodeHook(h *HookRecord) (string, error) {
 	def := hookDefinition{ActionType: h.ActionType, RequiresSecret: h.RequiresSecret, SecretAlgorithm: h.SecretAlgorithm,
-		SecretHeaderName: h.SecretHeaderName, When: h.When, DedupHeader: h.DedupHeader}
+		SecretHeaderName: h.SecretHeaderName, When: h.When, DedupHeader: h.DedupHeader, Relay: h.Relay}
 	for _, v := range h.Variables {
 		def.Variables = append(def.Variables, hookVariable(v))
 	}
@@ -154,7 +158,7 @@ func scanHooks(r rows, err error) ([]HookRecord, error) {
 			return nil, fmt.Errorf("hook %s: definition: %v", h.ID, err)
 		}
 		h.ActionType, h.RequiresSecret, h.SecretAlgorithm = def.ActionType, def.RequiresSecret, def.SecretAlgorithm
-		h.SecretHeaderName, h.When, h.DedupHeader = def.SecretHeaderName, def.When, def.DedupHeader
+		h.SecretHeaderName, h.When, h.DedupHeader, h.Relay = def.SecretHeaderName, def.When, def.DedupHeader, def.Relay
 		h.Variables = make([]hook.Variable, len(def.Variables))
 		for i, v := range def.Variables {
 			h.Variables[i] = hook.Variable(v)

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
@@ -118,6 +119,17 @@ type Definition struct {
 	// no scoped webhook covers, and those of hooks that trigger none. It
 	// excludes Pipelines.
 	Default bool
+	// RawPayload sends, for a hook.received event, the hook's own body
+	// byte for byte, with its Content-Type, instead of the envelope. It
+	// excludes Body.
+	RawPayload bool
+	// ForwardHeaders are headers of the incoming hook copied onto the
+	// deliveries of its hook.received event (X-GitHub-Event, ...).
+	ForwardHeaders []string
+	// RecoverEvery, while the webhook is failed, re-attempts its oldest
+	// held delivery once per interval; a success restarts the webhook.
+	// Zero: a failed webhook waits for a restart by hand.
+	RecoverEvery time.Duration
 }
 
 // Webhook is a compiled Definition. It is safe for concurrent use.
@@ -137,7 +149,8 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9]+([_-][A-Za-z0-9]+)*$`)
 // FieldError is a field of a definition that is not valid.
 type FieldError struct {
 	// Field names the field as the management API does: name, url,
-	// headers, eventTypes, secrets, when, body, pipelines or default.
+	// headers, eventTypes, secrets, when, body, pipelines, default,
+	// forwardHeaders or recoverEvery.
 	Field string
 	// Err says what is wrong with it.
 	Err error
@@ -207,6 +220,17 @@ func compile(def Definition, varNames []string) (*Webhook, error) {
 	def.EventTypes = types
 	if err := checkScope(def); err != nil {
 		return nil, err
+	}
+	if def.RawPayload && def.Body != "" {
+		return nil, fieldError("body", "a raw payload is sent instead of the body; use one or the other")
+	}
+	for _, name := range def.ForwardHeaders {
+		if !validHeaderName(name) {
+			return nil, fieldError("forwardHeaders", "%q: invalid name", name)
+		}
+	}
+	if def.RecoverEvery < 0 {
+		return nil, fieldError("recoverEvery", "negative interval %s", def.RecoverEvery)
 	}
 	if w.signer, err = newSigner(def.Secrets); err != nil {
 		return nil, &FieldError{Field: "secrets", Err: err}
@@ -285,6 +309,7 @@ func compileExpression(src string, condition bool) (*vm.Program, error) {
 	opts := []expr.Option{expr.Env(map[string]any{
 		"action":  map[string]any{},
 		"event":   map[string]any{},
+		"hook":    map[string]any{},
 		"payload": nil,
 	})}
 	if condition {
