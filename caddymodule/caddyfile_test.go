@@ -1,10 +1,12 @@
 package caddymodule
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
@@ -92,6 +94,9 @@ func TestGlobalOption(t *testing.T) {
 		"webhook w {\nurl https://x\nevents action.done\n}":    "action.done",
 		"webhook w {\nurl https://x\nwhen `action.+`\n}":       `webhook "w"`,
 		"webhook w {\nurl https://x\nretries 3\n}":             `webhook w: unknown option "retries"`,
+		"webhook w {\nurl https://x\npipelines\n}":             "wrong argument count",
+		"webhook w {\nurl https://x\ndefault yes\n}":           "wrong argument count",
+		"webhook w {\nurl https://x\npipelines a\ndefault\n}":  "either scoped to pipelines or the default one",
 		"allow_targets 10.0.0.0/33":                            `allow_targets "10.0.0.0/33"`,
 		"public_url hooks.example.com":                         `public_url "hooks.example.com": want an http:// or https:// URL`,
 		"public_url https://a https://b":                       "wrong argument count",
@@ -103,5 +108,24 @@ func TestGlobalOption(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: got %v, want %q", input, err, want)
 		}
+	}
+}
+
+// A webhook scoped to a pipeline the app does not define fails the config
+// load, as `caddy validate` runs it, naming both.
+func TestValidateUnknownScope(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte("{\n\thookgate {\n\t\tpipeline deploy {\n\t\t\tstep s exec true\n\t\t}\n"+
+		"\t\twebhook w {\n\t\t\turl https://x.example\n\t\t\tpipelines deploy build\n\t\t}\n\t}\n}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c caddy.Config
+	if err := json.Unmarshal(cfg, &c); err != nil {
+		t.Fatal(err)
+	}
+	err = caddy.Validate(&c)
+	if err == nil || !strings.Contains(err.Error(), `webhook "w": pipelines: "build" is not defined`) {
+		t.Fatalf("got %v", err)
 	}
 }

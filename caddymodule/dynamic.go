@@ -124,7 +124,8 @@ func (d *dynamicHooks) forget(id string) {
 // but has none yet (being validated before creation) is checked with a
 // stand-in secret.
 func compileStoredHook(rec *store.HookRecord, app *App, logger *zap.Logger) (*Handler, error) {
-	h := &Handler{Name: rec.Name, Pipeline: rec.Pipeline, When: rec.When, app: app, logger: logger}
+	h := &Handler{Name: rec.Name, Pipeline: rec.Pipeline, When: rec.When, Relay: rec.Relay, authHeader: rec.SecretHeaderName,
+		app: app, logger: logger}
 	h.setDefaults()
 	if rec.RequiresSecret {
 		secret := rec.Secret

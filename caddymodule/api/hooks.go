@@ -20,9 +20,9 @@ import (
 
 // hookRequest is the body of POST /pipelines/{pipeline}/hooks/incoming,
 // PATCH /hooks/{id} and PUT /hooks/incoming/{id}: the Devopness incoming
-// hook, with hookgate's own when and dedup_header_name. In a PATCH, absent
-// fields are unchanged. id, when sent, must be the path's; active false
-// turns the hook off (its URL answers 404).
+// hook, with hookgate's own when, dedup_header_name and relay. In a PATCH,
+// absent fields are unchanged. id, when sent, must be the path's; active
+// false turns the hook off (its URL answers 404).
 type hookRequest struct {
 	ID               *string       `json:"id"`
 	Active           *bool         `json:"active"`
@@ -34,6 +34,7 @@ type hookRequest struct {
 	Settings         *hookSettings `json:"settings"`
 	When             *string       `json:"when"`
 	DedupHeaderName  *string       `json:"dedup_header_name"`
+	Relay            *bool         `json:"relay"`
 }
 
 // hookSettings are an incoming hook's settings: its variables.
@@ -130,6 +131,9 @@ func (req *hookRequest) apply(rec *store.HookRecord) error {
 	if req.Active != nil {
 		rec.Inactive = !*req.Active
 	}
+	if req.Relay != nil {
+		rec.Relay = *req.Relay
+	}
 	if req.Settings != nil {
 		rec.Variables = make([]hook.Variable, len(req.Settings.Variables))
 		for i, v := range req.Settings.Variables {
@@ -190,6 +194,7 @@ type hookJSON struct {
 	Settings         hookSettings `json:"settings"`
 	When             string       `json:"when,omitempty"`
 	DedupHeaderName  string       `json:"dedup_header_name,omitempty"`
+	Relay            bool         `json:"relay"`
 	CreatedAt        *string      `json:"created_at,omitempty"`
 	UpdatedAt        *string      `json:"updated_at,omitempty"`
 }
@@ -200,7 +205,7 @@ func (h *APIHandler) hookObject(r *http.Request, rec *store.HookRecord) hookJSON
 	out := hookJSON{
 		ID: rec.ID, Name: rec.Name, Type: "incoming", Active: !rec.Inactive, Source: engine.SourceAPI, Pipeline: rec.Pipeline, URL: &u,
 		ActionType: rec.ActionType, RequiresSecret: rec.RequiresSecret, SecretAlgorithm: rec.SecretAlgorithm,
-		SecretHeaderName: rec.SecretHeaderName, When: rec.When, DedupHeaderName: rec.DedupHeader,
+		SecretHeaderName: rec.SecretHeaderName, When: rec.When, DedupHeaderName: rec.DedupHeader, Relay: rec.Relay,
 		Settings:  hookSettings{Variables: variablesJSON(rec.Variables)},
 		CreatedAt: timestampPtr(&rec.CreatedAt), UpdatedAt: timestampPtr(&rec.UpdatedAt),
 	}

@@ -154,7 +154,7 @@ func (e *Engine) attempt(ctx context.Context, ref deliveryRef) error {
 		})
 	}
 	var res webhook.Result
-	req, err := w.Request(d.EventID, d.Body, d.Values, start)
+	req, err := w.Request(d.EventID, d.Body, d.Values, d.Headers, start)
 	if err != nil {
 		res = webhook.Result{Error: err.Error()}
 	} else {
