@@ -149,7 +149,7 @@ func (h *APIHandler) routes() *http.ServeMux {
 	for pattern, fn := range h.nativeRoutes() {
 		mux.HandleFunc(pattern, h.handle(fn))
 	}
-	for _, dialect := range []map[string]apiFunc{h.oneNCERoutes(), h.ricloudRoutes(), h.devopnessRoutes()} {
+	for _, dialect := range []map[string]apiFunc{h.oneNCERoutes(), h.ricloudRoutes(), h.devopnessRoutes(), h.outgoingRoutes()} {
 		for pattern, fn := range dialect {
 			mux.HandleFunc(pattern, h.handle(fn))
 		}

@@ -45,6 +45,9 @@ func apiConfig(dir string, r *receiver) string {
 		pipeline deploy {
 			step ok exec /bin/echo {vars.ref}
 		}
+		pipeline release {
+			step ok exec /bin/true
+		}
 		webhook config-status {
 			url %[2]s/config-status
 			events action.succeeded
@@ -538,7 +541,7 @@ func TestAPIActions(t *testing.T) {
 	}
 	var pipelines page[pipelineJSON]
 	status, answer = api(t, tester, "GET", "/pipelines", "", &pipelines)
-	if status != 200 || len(pipelines.Items) != 1 || pipelines.Items[0].Actions["succeeded"] != 3 || pipelines.Items[0].Source != "config" {
+	if status != 200 || len(pipelines.Items) != 2 || pipelines.Items[0].Actions["succeeded"] != 3 || pipelines.Items[0].Source != "config" {
 		t.Errorf("pipelines: %d %s", status, answer)
 	}
 	status, answer = api(t, tester, "POST", "/actions/"+ids[0]+"/cancel", "", nil)

@@ -2,8 +2,10 @@ package api
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tidwall/gjson"
 )
@@ -128,4 +130,96 @@ func runDevopnessSeed(t *testing.T, withPath bool) {
 	}
 	status, answer = api(t, tester, "GET", "/hooks/incoming/"+created.ID, "", nil)
 	expectError(t, "a deleted hook", status, answer, 404, "not_found", "")
+}
+
+// TestDevopnessOutgoingHooks: an outgoing hook of a pipeline is a webhook
+// scoped to it: it gets the state changes of that pipeline's actions
+// only, with its request headers and its request_body template, each
+// placeholder's value escaped so that the JSON stays valid; it is listed
+// with the pipeline's hooks, read, replaced and deleted by the SDK's
+// routes.
+func TestDevopnessOutgoingHooks(t *testing.T) {
+	r := newReceiver(t)
+	tester := startAPI(t, r)
+	template := `{"text": "deploy :status: of :action_id: (:ref:)", "pipeline": ":pipeline:", "unknown": ":nope:"}`
+	var created struct {
+		ID       string `json:"id"`
+		Secret   string `json:"secret"`
+		Pipeline string `json:"pipeline"`
+		Settings struct {
+			RequestBody *string `json:"request_body"`
+		} `json:"settings"`
+	}
+	status, answer := api(t, tester, "POST", "/pipelines/deploy/hooks/outgoing", `{"name": "deploy-status",
+		"target_url": "`+r.URL+`/status",
+		"settings": {"request_headers": [{"name": "x-api-key", "value": "K"}], "request_body": `+template+`}}`, &created)
+	if status != 201 || created.ID == "" || !strings.HasPrefix(created.Secret, "whsec_") || created.Pipeline != "deploy" ||
+		created.Settings.RequestBody == nil || *created.Settings.RequestBody != template {
+		t.Fatalf("create: %d %s", status, answer)
+	}
+
+	// An action of another pipeline: nothing; one of deploy: its states.
+	var other, queued struct {
+		ActionID string `json:"action_id"`
+	}
+	api(t, tester, "POST", "/pipelines/release/run", `{}`, &other)
+	waitForAction(t, tester, other.ActionID)
+	ref := `main "quoted" \ ref`
+	refJSON, _ := json.Marshal(map[string]any{"variables": map[string]string{"ref": ref}})
+	if status, answer = api(t, tester, "POST", "/pipelines/deploy/run", string(refJSON), &queued); status != 202 {
+		t.Fatalf("run: %d %s", status, answer)
+	}
+	waitForAction(t, tester, queued.ActionID)
+	got := r.wait(t, "/status", 3)
+	for i, status := range []string{"queued", "running", "succeeded"} {
+		d := got[i]
+		checkSignature(t, d, created.Secret)
+		var body map[string]string
+		if err := json.Unmarshal(d.body, &body); err != nil || d.header.Get("x-api-key") != "K" {
+			t.Fatalf("delivery %d: %v %v: %s", i, err, d.header, d.body)
+		}
+		want := map[string]string{"text": "deploy " + status + " of " + queued.ActionID + " (" + ref + ")", "pipeline": "deploy", "unknown": ":nope:"}
+		if !reflect.DeepEqual(body, want) {
+			t.Errorf("delivery %d: %v, want %v", i, body, want)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(r.wait(t, "/status", 3)); n != 3 {
+		t.Errorf("%d deliveries, want deploy's 3 only", n)
+	}
+
+	// Listed with the pipeline's hooks; read, replaced, deleted.
+	var list []map[string]any
+	api(t, tester, "GET", "/pipelines/deploy/hooks", "", &list)
+	if len(list) != 2 || list[1]["type"] != "outgoing" || list[1]["id"] != created.ID {
+		t.Errorf("list: %v", list)
+	}
+	for _, c := range []struct {
+		name, body   string
+		status       int
+		code, detail string
+	}{
+		{"another id", `{"id": "x", "name": "n", "url": "https://a.example"}`, 422, "invalid_field", "id"},
+		{"no url", `{"name": "n"}`, 422, "invalid_field", "url"},
+		{"unknown field", `{"name": "n", "url": "https://a.example", "colour": 1}`, 400, "unknown_field", "colour"},
+	} {
+		status, answer := api(t, tester, "PUT", "/hooks/outgoing/"+created.ID, c.body, nil)
+		expectError(t, "PUT with "+c.name, status, answer, c.status, c.code, c.detail)
+	}
+	status, answer = api(t, tester, "PUT", "/hooks/outgoing/"+created.ID, `{"id": "`+created.ID+`", "name": "deploy-status-2",
+		"url": "`+r.URL+`/status2", "active": false}`, nil)
+	if status != 204 {
+		t.Fatalf("put: %d %s", status, answer)
+	}
+	var replaced map[string]any
+	api(t, tester, "GET", "/hooks/outgoing/"+created.ID, "", &replaced)
+	if replaced["name"] != "deploy-status-2" || replaced["active"] != false || replaced["pipeline"] != "deploy" ||
+		replaced["settings"].(map[string]any)["request_body"] != nil {
+		t.Errorf("replaced: %v", replaced)
+	}
+	if status, answer = api(t, tester, "DELETE", "/hooks/outgoing/"+created.ID, "", nil); status != 204 {
+		t.Fatalf("delete: %d %s", status, answer)
+	}
+	status, answer = api(t, tester, "GET", "/hooks/outgoing/"+created.ID, "", nil)
+	expectError(t, "a deleted outgoing hook", status, answer, 404, "not_found", "")
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hookgate/hookgate/pipeline/store"
+	"github.com/hookgate/hookgate/pipeline/webhook"
 )
 
 // The API's request decoders must answer any body with a value or an
@@ -95,6 +96,32 @@ func FuzzRicloudTaskID(f *testing.F) {
 		}
 		if again := ref.task(); !strings.HasPrefix(again.ID, taskPrefix) {
 			t.Fatalf("task id %q", again.ID)
+		}
+	})
+}
+
+func FuzzDecodeOutgoingHookRequest(f *testing.F) {
+	for _, seed := range []string{
+		`{"name": "deploy-status", "target_url": "https://ci.example/status", "settings": {"request_headers": [{"name": "x-api-key", "value": "K"}], "request_body": {"text": "deploy :status: of :action_id: (:ref:)"}}}`,
+		`{"id": "x", "name": "n", "url": "https://a.example", "active": false, "settings": {"request_body": "plain :pipeline: \" \\ text"}}`,
+		`{"name": "n", "url": "https://a", "target_url": "https://b"}`, `{"settings": {"request_headers": [{"name": 1}]}}`, `{}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var req outgoingRequest
+		if decodeJSON(data, &req, false) != nil {
+			return
+		}
+		def, err := req.definition("deploy")
+		if err != nil || req.Settings == nil {
+			return
+		}
+		if _, err := webhook.Compile(def, nil); err != nil && def.Body != "" && strings.Contains(err.Error(), "body") {
+			t.Fatalf("the body made from %s does not compile: %v\n%s", req.Settings.RequestBody, err, def.Body)
+		}
+		if template, _ := requestBodyTemplate(req.Settings.RequestBody); bodyTemplate(def.Body) != template {
+			t.Fatalf("template %q shown again as %q", template, bodyTemplate(def.Body))
 		}
 	})
 }

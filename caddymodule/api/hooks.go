@@ -289,8 +289,9 @@ func (h *APIHandler) createHook(w http.ResponseWriter, r *http.Request, e *engin
 }
 
 // listHooks answers GET /pipelines/{pipeline}/hooks as Devopness does
-// (SPEC 12.3): the pipeline's Caddyfile hooks, then those created through
-// the API, secrets masked, as a bare array paged by page and per_page.
+// (SPEC 12.3): the pipeline's incoming hooks, the Caddyfile's then those
+// created through the API, then its outgoing hooks (the webhooks scoped to
+// it), secrets masked, as a bare array paged by page and per_page.
 func (h *APIHandler) listHooks(w http.ResponseWriter, r *http.Request, e *engine.Engine) error {
 	p, err := parseDevopnessPage(r)
 	if err != nil {
@@ -300,7 +301,7 @@ func (h *APIHandler) listHooks(w http.ResponseWriter, r *http.Request, e *engine
 	if !h.app.HasPipeline(pipeline) {
 		return &apiError{http.StatusNotFound, "not_found", "no pipeline " + pipeline + " is configured"}
 	}
-	var list []hookJSON
+	var list []any
 	for _, c := range h.app.ConfigHooks() {
 		if c.Pipeline == pipeline {
 			list = append(list, configHookObject(c))
@@ -312,6 +313,13 @@ func (h *APIHandler) listHooks(w http.ResponseWriter, r *http.Request, e *engine
 	}
 	for i := range recs {
 		list = append(list, h.hookObject(r, &recs[i]))
+	}
+	outgoing, err := h.outgoingHooks(r, e, pipeline)
+	if err != nil {
+		return err
+	}
+	for _, o := range outgoing {
+		list = append(list, o)
 	}
 	return replyDevopnessPage(w, r, p, list)
 }
