@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -36,14 +35,8 @@ func (h *APIHandler) devopnessRoutes() map[string]apiFunc {
 // the path's.
 func (h *APIHandler) putHook(w http.ResponseWriter, r *http.Request, e *engine.Engine) error {
 	id := r.PathValue("id")
-	if err := h.refuseConfigHook(r, e, id); err != nil {
-		return err
-	}
-	var req hookRequest
-	if err := decodeBody(r, &req, false); err != nil {
-		return err
-	}
-	if err := req.checkID(id); err != nil {
+	req, err := h.decodeHookChange(r, e, id)
+	if err != nil {
 		return err
 	}
 	if req.Name == nil {
@@ -108,41 +101,13 @@ func (h *APIHandler) triggerHook(w http.ResponseWriter, r *http.Request, e *engi
 	})
 }
 
-// devopnessPage is the page a Devopness list asks for: ?page=&per_page=.
-type devopnessPage struct {
-	page, perPage int
-}
-
-// parseDevopnessPage reads ?page=&per_page=: pages count from 1, sizes go
-// up to 100, default 10.
-func parseDevopnessPage(r *http.Request) (devopnessPage, error) {
-	p := devopnessPage{page: 1, perPage: defaultPageSize}
-	for _, param := range []struct {
-		name string
-		dst  *int
-		max  int
-	}{{"page", &p.page, 0}, {"per_page", &p.perPage, maxPageSize}} {
-		raw := r.URL.Query().Get(param.name)
-		if raw == "" {
-			continue
-		}
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 || (param.max > 0 && n > param.max) {
-			return p, badRequest("invalid_page", "%s %q: want a whole number from 1%s", param.name, raw,
-				map[bool]string{true: fmt.Sprintf(" to %d", param.max), false: ""}[param.max > 0])
-		}
-		*param.dst = n
-	}
-	return p, nil
-}
-
 // replyDevopnessPage answers page p of all as Devopness does: a bare JSON
 // array (empty beyond the last page), with a Link header to the next and
 // the last pages (RFC 8288), at the URL the client called.
-func replyDevopnessPage[T any](w http.ResponseWriter, r *http.Request, p devopnessPage, all []T) error {
-	last := max(1, (len(all)+p.perPage-1)/p.perPage)
-	start := min((p.page-1)*p.perPage, len(all))
-	items := all[start:min(start+p.perPage, len(all))]
+func replyDevopnessPage[T any](w http.ResponseWriter, r *http.Request, p pageRequest, all []T) error {
+	last := max(1, (len(all)+p.size-1)/p.size)
+	start := min(p.offset(), len(all))
+	items := all[start:min(start+p.size, len(all))]
 	if items == nil {
 		items = []T{}
 	}
@@ -150,7 +115,7 @@ func replyDevopnessPage[T any](w http.ResponseWriter, r *http.Request, p devopne
 		u := calledURL(r)
 		q := u.Query()
 		q.Set("page", strconv.Itoa(page))
-		q.Set("per_page", strconv.Itoa(p.perPage))
+		q.Set("per_page", strconv.Itoa(p.size))
 		u.RawQuery = q.Encode()
 		return "<" + u.String() + `>; rel="` + rel + `"`
 	}

@@ -293,7 +293,7 @@ func (h *APIHandler) createHook(w http.ResponseWriter, r *http.Request, e *engin
 // created through the API, then its outgoing hooks (the webhooks scoped to
 // it), secrets masked, as a bare array paged by page and per_page.
 func (h *APIHandler) listHooks(w http.ResponseWriter, r *http.Request, e *engine.Engine) error {
-	p, err := parseDevopnessPage(r)
+	p, err := parsePageAs(r, "per_page")
 	if err != nil {
 		return err
 	}
@@ -341,14 +341,8 @@ func (h *APIHandler) getHook(w http.ResponseWriter, r *http.Request, e *engine.E
 // every instance. A Caddyfile hook is 409.
 func (h *APIHandler) patchHook(w http.ResponseWriter, r *http.Request, e *engine.Engine) error {
 	id := r.PathValue("id")
-	if err := h.refuseConfigHook(r, e, id); err != nil {
-		return err
-	}
-	var req hookRequest
-	if err := decodeBody(r, &req, false); err != nil {
-		return err
-	}
-	if err := req.checkID(id); err != nil {
+	req, err := h.decodeHookChange(r, e, id)
+	if err != nil {
 		return err
 	}
 	hadSecret := false
@@ -380,6 +374,19 @@ func (h *APIHandler) deleteHook(w http.ResponseWriter, r *http.Request, e *engin
 	h.logger.Info("incoming hook deleted", zap.String("id", id))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// decodeHookChange reads the body of a change to the hook id: a 409 for a
+// Caddyfile hook, a 400 for a malformed body, a 422 for another id.
+func (h *APIHandler) decodeHookChange(r *http.Request, e *engine.Engine, id string) (hookRequest, error) {
+	var req hookRequest
+	if err := h.refuseConfigHook(r, e, id); err != nil {
+		return req, err
+	}
+	if err := decodeBody(r, &req, false); err != nil {
+		return req, err
+	}
+	return req, req.checkID(id)
 }
 
 // refuseConfigHook is a 409 for the id of a Caddyfile hook that no API
