@@ -59,7 +59,7 @@ const devopnessActionHeader = "X-Devopness-Action-Id"
 
 // triggerHook answers POST /hooks/{id}/trigger: the hook's pipeline runs
 // with the defaults of its variables, as if an empty hook had arrived;
-// 202 with the action's id, also in X-Devopness-Action-Id. A required
+// 202 with the action, its id also in X-Devopness-Action-Id. A required
 // variable without a default is a 422 naming it; an inactive hook is 409.
 func (h *APIHandler) triggerHook(w http.ResponseWriter, r *http.Request, e *engine.Engine) error {
 	id := r.PathValue("id")
@@ -95,10 +95,12 @@ func (h *APIHandler) triggerHook(w http.ResponseWriter, r *http.Request, e *engi
 		return err
 	}
 	h.logger.Info("action queued", zap.String("hook", name), zap.String("pipeline", pipeline), zap.String("action_id", res.ActionID))
+	a, err := e.Action(r.Context(), res.ActionID)
+	if err != nil {
+		return err
+	}
 	w.Header().Set(devopnessActionHeader, res.ActionID)
-	return reply(w, http.StatusAccepted, map[string]any{
-		"status": "queued", "action_id": res.ActionID, "pipeline": pipeline, "variables": values,
-	})
+	return reply(w, http.StatusAccepted, a)
 }
 
 // replyDevopnessPage answers page p of all as Devopness does: a bare JSON

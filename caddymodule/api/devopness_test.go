@@ -64,7 +64,7 @@ func runDevopnessSeed(t *testing.T, withPath bool) {
 
 	// Trigger: the defaults, and the action's id in a header too.
 	status, header, answer = apiWithHeader(t, tester, "POST", "/hooks/"+created.ID+"/trigger", "")
-	if status != 202 || header.Get("X-Devopness-Action-Id") == "" || header.Get("X-Devopness-Action-Id") != gjson.Get(answer, "action_id").String() ||
+	if status != 202 || header.Get("X-Devopness-Action-Id") == "" || header.Get("X-Devopness-Action-Id") != gjson.Get(answer, "id").String() ||
 		gjson.Get(answer, "variables.source_ref").String() != "main" || gjson.Get(answer, "variables.source_type").String() != "branch" {
 		t.Fatalf("trigger: %d %v %s", status, header, answer)
 	}
@@ -222,4 +222,24 @@ func TestDevopnessOutgoingHooks(t *testing.T) {
 	}
 	status, answer = api(t, tester, "GET", "/hooks/outgoing/"+created.ID, "", nil)
 	expectError(t, "a deleted outgoing hook", status, answer, 404, "not_found", "")
+}
+
+// TestDevopnessTriggerRefusals: a trigger that cannot give a required
+// variable a value is a 422 naming it, an unknown hook a 404, and neither
+// queues an action.
+func TestDevopnessTriggerRefusals(t *testing.T) {
+	tester := startAPI(t, newReceiver(t))
+	var created hookCreated
+	if status, answer := api(t, tester, "POST", "/pipelines/deploy/hooks/incoming",
+		`{"name": "needs ref", "settings": {"variables": [{"name": "ref", "path": "ref", "required": true}]}}`, &created); status != 201 {
+		t.Fatalf("create: %d %s", status, answer)
+	}
+	status, answer := api(t, tester, "POST", "/hooks/"+created.ID+"/trigger", "", nil)
+	expectError(t, "a required variable without a default", status, answer, 422, "invalid_field", "ref")
+	status, answer = api(t, tester, "POST", "/hooks/hk_nope/trigger", "", nil)
+	expectError(t, "an unknown hook", status, answer, 404, "not_found", "")
+	var actions page[map[string]any]
+	if api(t, tester, "GET", "/actions", "", &actions); len(actions.Items) != 0 {
+		t.Errorf("refused triggers queued %d actions", len(actions.Items))
+	}
 }
