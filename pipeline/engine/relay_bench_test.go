@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http"
 	"runtime"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -71,16 +70,7 @@ func BenchmarkRelayLatency(b *testing.B) {
 				return len(arrived) >= b.N
 			})
 			b.StopTimer()
-			latencies := make([]time.Duration, 0, b.N)
-			for id, t0 := range sent {
-				latencies = append(latencies, arrived[id].Sub(t0))
-			}
-			slices.Sort(latencies)
-			ms := func(q float64) float64 {
-				return float64(latencies[int(q*float64(len(latencies)-1))]) / float64(time.Millisecond)
-			}
-			b.ReportMetric(ms(0.5), "p50-ms")
-			b.ReportMetric(ms(0.99), "p99-ms")
+			reportLatency(b, sent, arrived)
 		})
 	}
 }
