@@ -29,14 +29,8 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, repl *caddy.Repl
 	}
 	res, err := e.Relay(r.Context(), engine.Relay{Hook: *received, DedupID: h.dedupID(r, deliveryID)})
 	switch {
-	case errors.Is(err, engine.ErrUnavailable):
-		h.logger.Error("storage unavailable", zap.String("hook", h.Name), zap.Error(err))
-		return h.answer(w, r, http.StatusServiceUnavailable, "storage_unavailable",
-			map[string]any{"error": "storage_unavailable", "detail": "the hook could not be stored; nothing was kept, retry later"})
 	case err != nil:
-		h.logger.Error("relay failed", zap.String("hook", h.Name), zap.Error(err))
-		return h.answer(w, r, http.StatusInternalServerError, "relay failed",
-			map[string]any{"error": "internal_error", "detail": "the hook could not be stored"})
+		return h.notStored(w, r, err, "the hook")
 	case res.Duplicate:
 		return h.answer(w, r, http.StatusOK, "duplicate", map[string]any{"status": "duplicate", "event_id": res.EventID})
 	}
@@ -87,6 +81,20 @@ func (h *Handler) secretHeader(name string) bool {
 		}
 	}
 	return false
+}
+
+// notStored answers a hook whose action or event (what) could not be
+// stored, and so was not: 503 storage_unavailable when the database
+// cannot be reached (the sender retries), 500 otherwise.
+func (h *Handler) notStored(w http.ResponseWriter, r *http.Request, err error, what string) error {
+	if errors.Is(err, engine.ErrUnavailable) {
+		h.logger.Error("storage unavailable", zap.String("hook", h.Name), zap.Error(err))
+		return h.answer(w, r, http.StatusServiceUnavailable, "storage_unavailable",
+			map[string]any{"error": "storage_unavailable", "detail": what + " could not be stored; nothing was kept, retry later"})
+	}
+	h.logger.Error("storing failed", zap.String("hook", h.Name), zap.Error(err))
+	return h.answer(w, r, http.StatusInternalServerError, "storing failed",
+		map[string]any{"error": "internal_error", "detail": what + " could not be stored"})
 }
 
 // withEventID adds the event_id of a relay to an answer, when there is

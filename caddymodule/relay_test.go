@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -261,4 +262,92 @@ func testRelay(t *testing.T, tester *caddytest.Tester, appReceiver, r *receiver)
 	if n := len(r.wait(t, "/audit", 0)); n != 2+down {
 		t.Errorf("the audit webhook got %d deliveries, want %d: a refused hook was stored?", n, 2+down)
 	}
+}
+
+// TestRelayDatabaseLost: with PostgreSQL gone, a relayed hook, alone or
+// with a pipeline, is answered 503 storage_unavailable and nothing of it
+// is stored: once the database is back, the same delivery id is accepted
+// as new, not as a duplicate, and only the accepted hooks are forwarded.
+func TestRelayDatabaseLost(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := tcpProxy(t, u.Host)
+	u.Host = cut.addr
+	r := newReceiver(t)
+	tester := caddytest.NewTester(t)
+	tester.InitServer(fmt.Sprintf(`{
+	admin localhost:2999
+	skip_install_trust
+	http_port 9080
+	hookgate {
+		storage postgres "%s"
+		allow_targets 127.0.0.0/8
+		pipeline deploy {
+			step one exec /bin/true
+		}
+		webhook app {
+			url %s/app
+			events hook.received
+			payload raw
+		}
+	}
+}
+http://localhost:9080 {
+	handle /relay {
+		hookgate {
+			insecure_no_signature
+			dedup X-Id
+			relay
+		}
+	}
+	handle /deploy {
+		hookgate {
+			insecure_no_signature
+			dedup X-Id
+			relay
+			pipeline deploy
+		}
+	}
+}
+`, u.String(), r.URL), "caddyfile")
+	send := func(path, id string) (int, string) {
+		status, _, answer := post(t, tester, "POST", "http://localhost:9080"+path, []byte(`{"id":"`+id+`"}`), map[string]string{"X-Id": id})
+		return status, answer
+	}
+	cut.cut(true)
+	for _, path := range []string{"/relay", "/deploy"} {
+		if status, answer := send(path, "lost"+path); status != 503 || !strings.Contains(answer, `"error":"storage_unavailable"`) {
+			t.Errorf("%s without the database: %d %s", path, status, answer)
+		}
+	}
+	cut.cut(false)
+	deadline := time.Now().Add(20 * time.Second)
+	for _, path := range []string{"/relay", "/deploy"} {
+		for {
+			status, answer := send(path, "lost"+path)
+			if status == 202 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s after the database came back: %d %s", path, status, answer)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	got := r.wait(t, "/app", 2)
+	time.Sleep(200 * time.Millisecond)
+	if got = r.wait(t, "/app", 2); len(got) != 2 {
+		t.Errorf("the app got %d hooks, want the 2 accepted", len(got))
+	}
+	tester.InitServer(`{
+	admin localhost:2999
+	http_port 9080
+}
+http://localhost:9080 {
+	respond "bye"
+}
+`, "caddyfile")
 }

@@ -106,14 +106,8 @@ func (h *Handler) trigger(w http.ResponseWriter, r *http.Request, repl *caddy.Re
 	case errors.Is(err, engine.ErrQueueFull):
 		w.Header().Set("Retry-After", retryAfterQueueFull)
 		return h.answer(w, r, http.StatusTooManyRequests, "queue_full", map[string]any{"error": "queue_full", "pipeline": h.Pipeline})
-	case errors.Is(err, engine.ErrUnavailable):
-		h.logger.Error("storage unavailable", zap.String("hook", h.Name), zap.Error(err))
-		return h.answer(w, r, http.StatusServiceUnavailable, "storage_unavailable",
-			map[string]any{"error": "storage_unavailable", "detail": "the action could not be stored; nothing was queued, retry later"})
 	case err != nil:
-		h.logger.Error("trigger failed", zap.String("hook", h.Name), zap.Error(err))
-		return h.answer(w, r, http.StatusInternalServerError, "trigger failed",
-			map[string]any{"error": "internal_error", "detail": "the action could not be stored"})
+		return h.notStored(w, r, err, "the action")
 	case res.Duplicate:
 		return h.answer(w, r, http.StatusOK, "duplicate",
 			withEventID(map[string]any{"status": "duplicate", "action_id": res.ActionID}, res.EventID))

@@ -64,17 +64,7 @@ func (e *Engine) recoverWebhook(ctx context.Context, w *webhook.Webhook) error {
 	}
 	set := e.webhooks.Load()
 	start := time.Now()
-	var res webhook.Result
-	req, err := w.Request(d.EventID, d.Body, d.Values, d.Headers, start)
-	if err != nil {
-		res = webhook.Result{Error: err.Error()}
-	} else {
-		res = set.client.Send(ctx, req)
-	}
-	a := store.Attempt{At: start, Duration: res.Duration, StatusCode: res.StatusCode, Error: res.Error, Response: res.Response}
-	if req != nil {
-		a.URL = req.URL
-	}
+	a, res := set.send(ctx, w, d, start)
 	next := store.DeliveryNext{Status: webhook.DeliveryHeld}
 	if res.OK() {
 		next.Status = webhook.DeliverySucceeded
