@@ -103,7 +103,7 @@ func (h *APIHandler) Provision(ctx caddy.Context) error {
 // document, which needs no token; it never calls the next handler.
 func (h *APIHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	if r.URL.Path == openAPIPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		return serveOpenAPI(w)
+		return serveOpenAPI(w, r)
 	}
 	write, ok := h.authenticate(r)
 	if !ok {

@@ -2,7 +2,9 @@ package api
 
 import (
 	_ "embed"
+	"encoding/json"
 	"net/http"
+	"strings"
 )
 
 // openAPIDocument is the OpenAPI 3.1 document of every route of every
@@ -17,10 +19,20 @@ var openAPIDocument []byte
 // no data, and clients are generated from it.
 const openAPIPath = "/openapi.json"
 
-// serveOpenAPI answers GET /openapi.json.
-func serveOpenAPI(w http.ResponseWriter) error {
+// serveOpenAPI answers GET /openapi.json: the document, its server the
+// URL the API was called at (the mount point, a handle_path prefix
+// included), so that a client generated from it calls the right URLs.
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) error {
+	var doc map[string]any
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		return err
+	}
+	base := calledURL(r)
+	base.Path, base.RawPath, base.RawQuery = strings.TrimSuffix(base.Path, openAPIPath), "", ""
+	doc["servers"] = []any{map[string]any{"url": base.String(), "description": "this hookgate_api"}}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache")
-	_, err := w.Write(openAPIDocument)
-	return err
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "\t")
+	return enc.Encode(doc)
 }
