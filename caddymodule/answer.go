@@ -30,8 +30,11 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, status int, rea
 	)
 	if rejected(status) {
 		h.app.reject(r.Context(), engine.HookRejected{
-			Hook: h.Name, Reason: result, Detail: reason, Status: status, RemoteIP: remoteIP(r),
+			Hook: h.Name, Pipeline: h.Pipeline, Reason: result, Detail: reason, Status: status, RemoteIP: remoteIP(r),
 		})
+	}
+	if detail, ok := body["detail"]; ok {
+		body["message"] = detail // as the management API's errors, for clients that read message
 	}
 	if status == http.StatusNoContent || status == http.StatusNotModified {
 		// A skip_status that carries no body.

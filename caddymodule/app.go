@@ -84,7 +84,7 @@ type App struct {
 	// declare (placeholders of webhook URLs and headers), under mu.
 	mu            sync.Mutex
 	variables     map[string]bool
-	declaredHooks []configHook
+	declaredHooks []ConfigHook
 	key           string
 	engine        atomic.Pointer[engine.Engine]
 	// started is closed once Start has set engine: Caddy may start the
@@ -234,8 +234,16 @@ func (a *App) Provision(ctx caddy.Context) error {
 			def.Secrets[j] = repl.ReplaceKnown(s, "")
 		}
 		def.Headers = replaceHeaders(repl, def.Headers)
+		if w.Payload != "" && w.Payload != "raw" {
+			return fmt.Errorf("webhook %q: payload %q: want raw (or nothing, for the envelope)", def.Name, w.Payload)
+		}
 		if _, err := webhook.Compile(def, nil); err != nil {
 			return err
+		}
+		for _, p := range def.Pipelines {
+			if !a.plans[p] {
+				return fmt.Errorf("webhook %q: pipelines: %q is not defined in the hookgate global option", def.Name, p)
+			}
 		}
 		a.hooks[i] = def
 	}
@@ -414,9 +422,9 @@ func (d engineDestructor) Destruct() error {
 	return d.Stop(ctx)
 }
 
-// checkFileVariables checks that a hook triggering pipeline declares
+// CheckFileVariables checks that a hook triggering pipeline declares
 // every variable the pipeline's steps take as a file.
-func (a *App) checkFileVariables(pipeline string, vars []hook.Variable) error {
+func (a *App) CheckFileVariables(pipeline string, vars []hook.Variable) error {
 	for name, step := range a.fileVars[pipeline] {
 		if !slices.ContainsFunc(vars, func(v hook.Variable) bool { return v.Name == name }) {
 			return fmt.Errorf("pipeline %q, step %q: {file:vars.%s} names no variable of this hook", pipeline, step, name)

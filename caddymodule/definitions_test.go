@@ -7,7 +7,6 @@ import (
 	"mime/multipart"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -385,54 +384,4 @@ http://localhost:9080 {
 			t.Errorf("got %v, want an error with %q", err, c.want)
 		}
 	}
-}
-
-// TestDevopnessSeedCreateExample posts the Devopness seed's own create
-// example, verbatim, then a pull request signed with the secret it got.
-func TestDevopnessSeedCreateExample(t *testing.T) {
-	seed, err := os.ReadFile(filepath.Join("..", "..", "shared", "seeds", "devopness-hooks.txt"))
-	if err != nil {
-		t.Fatalf("shared seed: %v", err)
-	}
-	_, after, _ := strings.Cut(string(seed), "hooks/incoming \\")
-	_, data, _ := strings.Cut(after, "--data '")
-	data, _, ok := strings.Cut(data, "'")
-	if !ok || !strings.Contains(data, `"source_type"`) {
-		t.Fatalf("the seed's create example was not found")
-	}
-	tester := startAPI(t, newReceiver(t))
-	var created hookCreated
-	status, answer := api(t, tester, "POST", "/pipelines/deploy/hooks/incoming", data, &created)
-	if status != 201 {
-		t.Fatalf("the seed's example: %d %s", status, answer)
-	}
-	body := readPayload(t, "github-pull_request.json")
-	header := map[string]string{"Content-Type": "application/json", "x-hub-signature-256": githubSignature(created.Secret, body)}
-	status, _, answer = post(t, tester, "POST", created.URL, body, header)
-	if status != 202 {
-		t.Fatalf("signed pull request: %d %s", status, answer)
-	}
-	var q queuedAnswer
-	json.Unmarshal([]byte(answer), &q)
-	names := make([]string, 0, len(q.Variables))
-	for k := range q.Variables {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	if q.Variables["source_type"] != "branch" || q.Variables["pull_request_id"] == nil || q.Variables["commit_hash"] == "" ||
-		strings.Join(names, ",") != "commit_hash,pull_request_id,pull_request_title,source_ref,source_type" {
-		t.Errorf("variables %v", q.Variables)
-	}
-
-	// Through the API too: any identifier, array, and a path-less
-	// variable needs a default.
-	status, answer = api(t, tester, "POST", "/pipelines/deploy/hooks/incoming", `{"name": "stripe",
-		"settings": {"variables": [{"name": "type", "path": "type", "type": "string"},
-			{"name": "items", "path": "data.items", "type": "array"}]}}`, nil)
-	if status != 201 {
-		t.Errorf("type and array: %d %s", status, answer)
-	}
-	status, answer = api(t, tester, "POST", "/pipelines/deploy/hooks/incoming", `{"name": "x",
-		"settings": {"variables": [{"name": "kind", "type": "string"}]}}`, nil)
-	expectError(t, "path-less without default", status, answer, 422, "invalid_field", `variable "kind": no path and no default`)
 }

@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -72,6 +73,8 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, next cadd
 	case errors.Is(err, engine.ErrNotFound):
 		h.dynamic.forget(id)
 		return h.dynamicAnswer(w, id, http.StatusNotFound, "not_found", "no hook has this id")
+	case err == nil && rec.Inactive:
+		return h.dynamicAnswer(w, id, http.StatusNotFound, "not_found", "no active hook has this id")
 	case err != nil:
 		h.logger.Error("reading a hook", zap.String("id", id), zap.Error(err))
 		return h.dynamicAnswer(w, id, http.StatusServiceUnavailable, "storage_unavailable", "the hook could not be read; retry later")
@@ -87,7 +90,9 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, next cadd
 // dynamicAnswer answers a request that reached no stored hook, and logs it.
 func (h *Handler) dynamicAnswer(w http.ResponseWriter, id string, status int, code, detail string) error {
 	h.logger.Info("hook answered", zap.String("hook_id", id), zap.Int("status", status), zap.String("reason", code))
-	return reply(w, status, map[string]string{"error": code, "detail": detail})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(map[string]string{"error": code, "detail": detail, "message": detail})
 }
 
 // handler is the compiled handler of rec, compiled anew when rec changed.
@@ -124,7 +129,8 @@ func (d *dynamicHooks) forget(id string) {
 // but has none yet (being validated before creation) is checked with a
 // stand-in secret.
 func compileStoredHook(rec *store.HookRecord, app *App, logger *zap.Logger) (*Handler, error) {
-	h := &Handler{Name: rec.Name, Pipeline: rec.Pipeline, When: rec.When, app: app, logger: logger}
+	h := &Handler{Name: rec.Name, Pipeline: rec.Pipeline, When: rec.When, Relay: rec.Relay, authHeader: rec.SecretHeaderName,
+		app: app, logger: logger}
 	h.setDefaults()
 	if rec.RequiresSecret {
 		secret := rec.Secret
@@ -134,7 +140,7 @@ func compileStoredHook(rec *store.HookRecord, app *App, logger *zap.Logger) (*Ha
 		v, err := signature.New(signature.Config{Preset: "devopness", Secrets: []string{secret},
 			Algorithm: rec.SecretAlgorithm, Header: rec.SecretHeaderName})
 		if err != nil {
-			return nil, invalidField("secret_algorithm", "%v", err)
+			return nil, &engine.InvalidError{Field: "secret_algorithm", Err: err}
 		}
 		h.verifier = v
 	}
@@ -143,12 +149,12 @@ func compileStoredHook(rec *store.HookRecord, app *App, logger *zap.Logger) (*Ha
 	}
 	extractor, err := hook.NewExtractor(rec.Variables)
 	if err != nil {
-		return nil, invalidField("settings.variables", "%v", err)
+		return nil, &engine.InvalidError{Field: "settings.variables", Err: err}
 	}
 	var condition *hook.Condition
 	if rec.When != "" {
 		if condition, err = hook.CompileCondition(rec.When, extractor.Variables()); err != nil {
-			return nil, invalidField("when", "%v", err)
+			return nil, &engine.InvalidError{Field: "when", Err: err}
 		}
 	}
 	h.setCompiled(extractor, condition)

@@ -1,4 +1,4 @@
-package caddymodule
+package api
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/hookgate/hookgate/caddymodule"
 	"github.com/hookgate/hookgate/pipeline/action"
 	"github.com/hookgate/hookgate/pipeline/engine"
 )
@@ -68,7 +69,7 @@ type runRequest struct {
 // answered 202 like a hook's.
 func (h *APIHandler) runPipeline(w http.ResponseWriter, r *http.Request, e *engine.Engine) error {
 	name := r.PathValue("pipeline")
-	if !h.app.plans[name] {
+	if !h.app.HasPipeline(name) {
 		return &apiError{http.StatusNotFound, "not_found", "no pipeline " + name + " is configured"}
 	}
 	var req runRequest
@@ -80,7 +81,7 @@ func (h *APIHandler) runPipeline(w http.ResponseWriter, r *http.Request, e *engi
 	}
 	payload, _ := json.Marshal(req.Variables)
 	res, err := e.Trigger(r.Context(), engine.Trigger{
-		Pipeline: name, Hook: apiHookName, Vars: req.Variables, Payload: payload, RemoteIP: remoteIP(r),
+		Pipeline: name, Hook: apiHookName, Vars: req.Variables, Payload: payload, RemoteIP: caddymodule.RemoteIP(r),
 	})
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package caddymodule
+package api
 
 import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -15,9 +15,11 @@ func init() {
 //
 //	hookgate_api {
 //		token <value> read|write
+//		organisation <name>
 //	}
 //
-// token may be repeated; at least one is required.
+// token may be repeated; at least one is required. organisation names
+// the organisation of the ricloud dialect's webhook configs.
 func parseAPIHandler(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	handler := new(APIHandler)
 	err := handler.UnmarshalCaddyfile(h.Dispenser)
@@ -42,6 +44,11 @@ func (h *APIHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("token: access %q: want read or write", args[1])
 			}
 			h.Tokens = append(h.Tokens, APIToken{Value: args[0], Access: args[1]})
+		case "organisation":
+			if !d.NextArg() || d.CountRemainingArgs() > 0 {
+				return d.Err("organisation: want <name>")
+			}
+			h.Organisation = d.Val()
 		default:
 			return d.Errf("unknown hookgate_api option %q", d.Val())
 		}

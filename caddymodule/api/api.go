@@ -1,4 +1,4 @@
-package caddymodule
+package api
 
 import (
 	"crypto/sha256"
@@ -11,6 +11,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+
+	"github.com/hookgate/hookgate/caddymodule"
 )
 
 func init() {
@@ -25,7 +27,8 @@ func init() {
 //
 // It answers every request it gets, under the path it is given (mount it
 // with handle_path, such as `handle_path /api/* { hookgate_api {...} }`):
-// errors are `{"error": <code>, "detail": <what and which field>}` with
+// errors are `{"error": <code>, "detail": <what and which field>,
+// "message": <the same, for clients that read message>}` with
 // 400 (malformed request), 401 (no or unknown token), 403 (read token on
 // a write), 404, 405, 409 (name taken, defined in the Caddyfile), 422
 // (invalid value), 429 and 503. Lists take `?page=&pageSize=` and answer
@@ -36,7 +39,12 @@ type APIHandler struct {
 	// that ends up empty fails the config load.
 	Tokens []APIToken `json:"tokens,omitempty"`
 
-	app    *App
+	// Organisation is the organisation of the ricloud dialect's webhook
+	// configs (SPEC 12.2), shown in their organisation field. Default:
+	// "default".
+	Organisation string `json:"organisation,omitempty"`
+
+	app    *caddymodule.App
 	mux    *http.ServeMux
 	keys   []tokenKey
 	logger *zap.Logger
@@ -86,14 +94,17 @@ func (h *APIHandler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	h.app = appModule.(*App)
+	h.app = appModule.(*caddymodule.App)
 	h.mux = h.routes()
 	return nil
 }
 
-// ServeHTTP authenticates the request and serves its route; it never
-// calls the next handler.
+// ServeHTTP authenticates the request and serves its route, or the OpenAPI
+// document, which needs no token; it never calls the next handler.
 func (h *APIHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	if r.URL.Path == openAPIPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		return serveOpenAPI(w, r)
+	}
 	write, ok := h.authenticate(r)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hookgate"`)
@@ -102,8 +113,12 @@ func (h *APIHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyht
 	if !write && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return h.fail(w, r, http.StatusForbidden, "forbidden", "this token may only read (GET)")
 	}
-	if _, pattern := h.mux.Handler(r); pattern == "" {
+	_, pattern := h.mux.Handler(r)
+	if pattern == "" {
 		return h.noRoute(w, r)
+	}
+	if !write && writingGETs[pattern] {
+		return h.fail(w, r, http.StatusForbidden, "forbidden", "this token may only read; "+pattern+" sends a test delivery")
 	}
 	h.mux.ServeHTTP(w, r)
 	return nil
@@ -127,10 +142,24 @@ func (h *APIHandler) authenticate(r *http.Request) (write, ok bool) {
 	return write, ok
 }
 
-// routes are the API's routes (SPEC 8).
+// routes are the API's routes: hookgate's own (SPEC 8) and those of each
+// dialect (SPEC 12), each dialect in the file named for it.
 func (h *APIHandler) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	for pattern, fn := range map[string]apiFunc{
+	for pattern, fn := range h.nativeRoutes() {
+		mux.HandleFunc(pattern, h.handle(fn))
+	}
+	for _, dialect := range []map[string]apiFunc{h.oneNCERoutes(), h.ricloudRoutes(), h.devopnessRoutes(), h.outgoingRoutes()} {
+		for pattern, fn := range dialect {
+			mux.HandleFunc(pattern, h.handle(fn))
+		}
+	}
+	return mux
+}
+
+// nativeRoutes are hookgate's own routes (SPEC 8).
+func (h *APIHandler) nativeRoutes() map[string]apiFunc {
+	return map[string]apiFunc{
 		"GET /pipelines":                                  h.listPipelines,
 		"POST /pipelines/{pipeline}/run":                  h.runPipeline,
 		"POST /pipelines/{pipeline}/hooks/incoming":       h.createHook,
@@ -151,17 +180,14 @@ func (h *APIHandler) routes() *http.ServeMux {
 		"POST /webhooks/{id}/rotate-secret":               h.rotateWebhookSecret,
 		"GET /webhooks/{id}/deliveries":                   h.listDeliveries,
 		"POST /webhooks/{id}/deliveries/{delivery}/retry": h.retryDelivery,
-	} {
-		mux.HandleFunc(pattern, h.handle(fn))
 	}
-	return mux
 }
 
 // noRoute answers a request that no route takes: 405 with Allow when the
 // path has routes for other methods, 404 otherwise.
 func (h *APIHandler) noRoute(w http.ResponseWriter, r *http.Request) error {
 	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, pattern := h.mux.Handler(probe); pattern != "" {

@@ -1,4 +1,4 @@
-package caddymodule
+package api
 
 import (
 	"bufio"
@@ -20,13 +20,13 @@ import (
 // hardeningConfig is a gateway probed as an attacker would: a hook with
 // a json variable that triggers a pipeline, a pass-through hook whose
 // variable goes into a header, and the management API.
-func hardeningConfig(dir string, up *upstream) string {
+func hardeningConfig(dir string, up *receiver) string {
 	return fmt.Sprintf(`{
-	admin localhost:2999
+	admin localhost:2998
 	skip_install_trust
 	grace_period 1ns
-	http_port 9080
-	https_port 9443
+	http_port 9180
+	https_port 9543
 	hookgate {
 		storage sqlite %[1]s/hookgate.db
 		allow_targets 127.0.0.0/8
@@ -44,7 +44,7 @@ func hardeningConfig(dir string, up *upstream) string {
 		}
 	}
 }
-http://localhost:9080 {
+http://localhost:9180 {
 	handle /deploy {
 		hookgate hostile-deploy {
 			signature github
@@ -69,30 +69,27 @@ http://localhost:9080 {
 			read_timeout 1s
 		}
 	}
-	handle_path /api/* {
-		hookgate_api {
-			token %[4]s write
-			token %[5]s read
-		}
+}
+http://127.0.0.1:9180 {
+	hookgate_api {
+		token %[4]s write
+		token %[5]s read
 	}
 }
-`, dir, githubSecret, up.hostPort(), writeToken, readToken)
+`, dir, githubSecret, strings.TrimPrefix(up.URL, "http://"), writeToken, readToken)
 }
 
 // startHardening starts Caddy with hardeningConfig.
-func startHardening(t *testing.T, up *upstream) *caddytest.Tester {
+func startHardening(t *testing.T, up *receiver) *caddytest.Tester {
 	tester, _ := startHardeningIn(t, up)
 	return tester
 }
 
 // startHardeningIn is startHardening, which also tells the directory of
 // the database, where the background pipelines write.
-func startHardeningIn(t *testing.T, up *upstream) (*caddytest.Tester, string) {
+func startHardeningIn(t *testing.T, up *receiver) (*caddytest.Tester, string) {
 	dir := t.TempDir()
-	tester := caddytest.NewTester(t)
-	tester.InitServer(hardeningConfig(dir, up), "caddyfile")
-	stopAtEnd(t)
-	return tester, dir
+	return startConfig(t, hardeningConfig(dir, up)), dir
 }
 
 // TestHostileJSON: a body nested 100,000 levels deep (200 KB) on a hook
@@ -101,10 +98,10 @@ func startHardeningIn(t *testing.T, up *upstream) (*caddytest.Tester, string) {
 // fail); a body in invalid UTF-8 too. Then a good hook is accepted, and
 // listing and reading actions work.
 func TestHostileJSON(t *testing.T) {
-	tester := startHardening(t, newUpstream(t))
+	tester := startHardening(t, newReceiver(t))
 	deep := []byte(`{"ref": "main", "doc": ` + strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000) + `}`)
 	start := time.Now()
-	status, _, answer := post(t, tester, "POST", "http://localhost:9080/deploy", deep, signedGitHub(githubSecret, deep, "push"))
+	status, _, answer := post(t, tester, "POST", "http://localhost:9180/deploy", deep, signedGitHub(deep))
 	took := time.Since(start)
 	t.Logf("a body nested 100,000 deep answered in %s", took)
 	if status != 400 || !strings.Contains(answer, `"invalid_payload"`) || !strings.Contains(answer, "deeper than 128") {
@@ -114,7 +111,7 @@ func TestHostileJSON(t *testing.T) {
 		t.Errorf("deep body answered in %s, want well under a second", took)
 	}
 	bad := []byte("{\"ref\": \"main\xc3\"}")
-	status, _, answer = post(t, tester, "POST", "http://localhost:9080/deploy", bad, signedGitHub(githubSecret, bad, "push"))
+	status, _, answer = post(t, tester, "POST", "http://localhost:9180/deploy", bad, signedGitHub(bad))
 	if status != 400 || !strings.Contains(answer, "invalid UTF-8") {
 		t.Errorf("invalid UTF-8: %d %s, want 400 invalid_payload", status, answer)
 	}
@@ -123,11 +120,11 @@ func TestHostileJSON(t *testing.T) {
 	var queued struct {
 		ActionID string `json:"action_id"`
 	}
-	status, _, answer = post(t, tester, "POST", "http://localhost:9080/deploy", good, signedGitHub(githubSecret, good, "push"))
+	status, _, answer = post(t, tester, "POST", "http://localhost:9180/deploy", good, signedGitHub(good))
 	if status != 202 || json.Unmarshal([]byte(answer), &queued) != nil {
 		t.Fatalf("good hook: %d %s", status, answer)
 	}
-	waitForAction(t, queued.ActionID)
+	waitForAction(t, tester, queued.ActionID)
 	for _, path := range []string{"/actions", "/actions?status=succeeded", "/actions?pipeline=deploy", "/actions/" + queued.ActionID} {
 		status, answer := apiAs(t, tester, readToken, "GET", path, "", nil)
 		if status != 200 || !strings.Contains(answer, queued.ActionID) {
@@ -145,14 +142,14 @@ func TestHostileJSON(t *testing.T) {
 // stripped from {hookgate.vars.*}, so a header built from it stays one
 // header.
 func TestVarsPlaceholdersHeaderSafe(t *testing.T) {
-	up := newUpstream(t)
+	up := newReceiver(t)
 	tester := startHardening(t, up)
 	body := []byte(`{"ref": "refs/heads/main\r\nX-Evil: 1\u0000"}`)
-	status, _, answer := post(t, tester, "POST", "http://localhost:9080/pass", body, signedGitHub(githubSecret, body, "push"))
+	status, _, answer := post(t, tester, "POST", "http://localhost:9180/pass", body, signedGitHub(body))
 	if status != 200 {
 		t.Fatalf("hook: %d %s", status, answer)
 	}
-	got := up.last(t)
+	got := up.wait(t, "/", 1)[0]
 	if ref := got.header.Get("X-Ref"); ref != "refs/heads/mainX-Evil: 1" || got.header.Get("X-Evil") != "" {
 		t.Errorf("X-Ref %q, X-Evil %q: want the value without CR, LF and NUL, in one header", ref, got.header.Get("X-Evil"))
 	}
@@ -162,7 +159,7 @@ func TestVarsPlaceholdersHeaderSafe(t *testing.T) {
 // background, and succeeds or fails, ends with its whole process group:
 // the child never writes the file it would have written a second later.
 func TestStepKillsItsBackground(t *testing.T) {
-	tester, dir := startHardeningIn(t, newUpstream(t))
+	tester, dir := startHardeningIn(t, newReceiver(t))
 	want := map[string]action.Status{"background-ok": action.StatusSucceeded, "background-fail": action.StatusFailed}
 	for pipeline, status := range want {
 		var q struct {
@@ -171,7 +168,7 @@ func TestStepKillsItsBackground(t *testing.T) {
 		if code, answer := api(t, tester, "POST", "/pipelines/"+pipeline+"/run", `{}`, &q); code != 202 {
 			t.Fatalf("run %s: %d %s", pipeline, code, answer)
 		}
-		if a := waitForAction(t, q.ActionID); a.Status != status {
+		if a := waitForAction(t, tester, q.ActionID); a.Status != status {
 			t.Errorf("%s: %s, want %s", pipeline, a.Status, status)
 		}
 	}
@@ -197,7 +194,7 @@ type webhookHeaders struct {
 // refused, naming headers as the place for credentials.
 func TestWebhookCredentialsMasked(t *testing.T) {
 	r := newReceiver(t)
-	tester := startHardening(t, newUpstream(t))
+	tester := startHardening(t, newReceiver(t))
 	const bearer = "Bearer 0123456789abcdefWXYZ"
 	var created webhookHeaders
 	status, answer := api(t, tester, "POST", "/webhooks", fmt.Sprintf(`{"name": "creds", "url": "%s/creds",
@@ -241,7 +238,7 @@ func TestWebhookCredentialsMasked(t *testing.T) {
 // field.
 func TestAPILenientInput(t *testing.T) {
 	r := newReceiver(t)
-	tester := startHardening(t, newUpstream(t))
+	tester := startHardening(t, newReceiver(t))
 	for _, name := range []string{"deploy\u202etxt.exe", "a\u2066b", "tab\tname", "del\x7f", "c1\u0085"} {
 		body, _ := json.Marshal(map[string]any{"name": name})
 		status, answer := api(t, tester, "POST", "/pipelines/deploy/hooks/incoming", string(body), nil)
@@ -269,14 +266,14 @@ func TestAPILenientInput(t *testing.T) {
 // as an option: ls looks for a file named --version instead of printing
 // its version.
 func TestDashDashKeepsValuesArguments(t *testing.T) {
-	tester := startHardening(t, newUpstream(t))
+	tester := startHardening(t, newReceiver(t))
 	var q struct {
 		ActionID string `json:"action_id"`
 	}
 	if code, answer := api(t, tester, "POST", "/pipelines/list/run", `{"variables": {"ref": "--version"}}`, &q); code != 202 {
 		t.Fatalf("run: %d %s", code, answer)
 	}
-	a := waitForAction(t, q.ActionID)
+	a := waitForAction(t, tester, q.ActionID)
 	if a.Status != action.StatusFailed || len(a.Steps) != 1 || !strings.Contains(a.Steps[0].Output, "--version") ||
 		strings.Contains(a.Steps[0].Output, "GNU") {
 		t.Errorf("ls -- --version: %s, steps %+v, want a failure naming the file --version", a.Status, a.Steps)
@@ -287,18 +284,18 @@ func TestDashDashKeepsValuesArguments(t *testing.T) {
 // trickles is answered 408 once the dynamic handler's read_timeout (1s
 // here) has passed.
 func TestDynamicHookReadTimeout(t *testing.T) {
-	tester := startHardening(t, newUpstream(t))
+	tester := startHardening(t, newReceiver(t))
 	var created hookCreated
 	if status, answer := api(t, tester, "POST", "/pipelines/deploy/hooks/incoming", `{"name": "slow"}`, &created); status != 201 {
 		t.Fatalf("create: %d %s", status, answer)
 	}
-	conn, err := net.Dial("tcp", "localhost:9080")
+	conn, err := net.Dial("tcp", "127.0.0.1:9180")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	start := time.Now()
-	fmt.Fprintf(conn, "POST /hooks/%s HTTP/1.1\r\nHost: localhost:9080\r\nContent-Length: 1000\r\n\r\n{", created.ID)
+	fmt.Fprintf(conn, "POST /hooks/%s HTTP/1.1\r\nHost: localhost:9180\r\nContent-Length: 1000\r\n\r\n{", created.ID)
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
@@ -322,4 +319,11 @@ func TestWithoutUserinfo(t *testing.T) {
 			t.Errorf("withoutUserinfo(%q) = %q, want %q", raw, got, want)
 		}
 	}
+}
+
+// signedGitHub is the headers of a GitHub push of body, signed with
+// githubSecret.
+func signedGitHub(body []byte) map[string]string {
+	return map[string]string{"Content-Type": "application/json", "X-GitHub-Event": "push",
+		"X-Hub-Signature-256": githubSignature(githubSecret, body)}
 }

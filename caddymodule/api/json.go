@@ -1,4 +1,4 @@
-package caddymodule
+package api
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/hookgate/hookgate/caddymodule"
 	"github.com/hookgate/hookgate/pipeline/engine"
 )
 
@@ -48,7 +49,7 @@ type apiFunc func(w http.ResponseWriter, r *http.Request, e *engine.Engine) erro
 // running) and answers fn's error.
 func (h *APIHandler) handle(fn apiFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		e := h.app.runningEngine(r.Context())
+		e := h.app.RunningEngine(r.Context())
 		if e == nil {
 			_ = h.fail(w, r, http.StatusServiceUnavailable, "storage_unavailable", "the hookgate app is not running; retry later")
 			return
@@ -78,7 +79,7 @@ func (h *APIHandler) failWith(w http.ResponseWriter, r *http.Request, err error)
 	case errors.Is(err, engine.ErrFinished), errors.Is(err, engine.ErrWebhookFailed), errors.Is(err, engine.ErrDeliveryWaiting):
 		return h.fail(w, r, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, engine.ErrQueueFull):
-		w.Header().Set("Retry-After", retryAfterQueueFull)
+		w.Header().Set("Retry-After", caddymodule.RetryAfterQueueFull)
 		return h.fail(w, r, http.StatusTooManyRequests, "queue_full", err.Error())
 	case errors.Is(err, engine.ErrUnavailable):
 		h.logger.Error("storage unavailable", zap.String("path", r.URL.Path), zap.Error(err))
@@ -96,7 +97,17 @@ func (h *APIHandler) fail(w http.ResponseWriter, r *http.Request, status int, co
 	}
 	level("management API request refused", zap.String("method", r.Method), zap.String("path", r.URL.Path),
 		zap.Int("status", status), zap.String("reason", code+": "+detail))
-	return reply(w, status, map[string]string{"error": code, "detail": detail})
+	return reply(w, status, errorBody{Error: code, Detail: detail, Message: detail})
+}
+
+// errorBody is every error answer of the API.
+type errorBody struct {
+	// Error is the code of the error, such as invalid_field.
+	Error string `json:"error"`
+	// Detail names the field or thing at fault and what is wrong with it.
+	Detail string `json:"detail"`
+	// Message repeats Detail, for clients that read message (ricloud-py).
+	Message string `json:"message"`
 }
 
 // reply writes a JSON answer.
@@ -205,14 +216,18 @@ type pageRequest struct {
 
 // parsePage reads ?page=&pageSize=: pages count from 1 (up to 2^31),
 // sizes go up to 100, default 10.
-func parsePage(r *http.Request) (pageRequest, error) {
+func parsePage(r *http.Request) (pageRequest, error) { return parsePageAs(r, "pageSize") }
+
+// parsePageAs is parsePage with the page size in the parameter sizeName
+// (Devopness's is per_page).
+func parsePageAs(r *http.Request, sizeName string) (pageRequest, error) {
 	p := pageRequest{page: 1, size: defaultPageSize}
 	q := r.URL.Query()
 	for _, param := range []struct {
 		name string
 		dst  *int
 		max  int
-	}{{"page", &p.page, maxPage}, {"pageSize", &p.size, maxPageSize}} {
+	}{{"page", &p.page, maxPage}, {sizeName, &p.size, maxPageSize}} {
 		raw := q.Get(param.name)
 		if raw == "" {
 			continue
