@@ -6,12 +6,15 @@
 # hooks/s answered 202 during the wrk run, and the hooks/s forwarded from
 # the start of the run until the last one was delivered (the gateway's
 # hookgate_deliveries_total). Bounded: one wrk run of SECONDS_PER_RUN per
-# backend, then at most DRAIN_SECONDS for the backlog.
+# backend, then at most DRAIN_SECONDS for the backlog. FORWARD=0 leaves
+# the app down, so that the deliveries fail and are held: the hooks/s
+# stored then do not share the two cores with the forwarding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 DRAIN_SECONDS=${DRAIN_SECONDS:-120}
 CONNECTIONS=${CONNECTIONS:-32}
+FORWARD=${FORWARD:-1}
 PGBASE=${HOOKGATE_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 
 if ! command -v wrk >/dev/null; then
@@ -46,8 +49,10 @@ wrk.headers["X-Hub-Signature-256"] = "$sig"
 LUA
 
 # The app behind the gateway: answers 204 at once.
-XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work bin/caddy respond --listen 127.0.0.1:8095 --status 204 >"$work/app.log" 2>&1 &
-echo $! > "$work/app.pid"
+if [ "$FORWARD" = 1 ]; then
+	XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work bin/caddy respond --listen 127.0.0.1:8095 --status 204 >"$work/app.log" 2>&1 &
+	echo $! > "$work/app.pid"
+fi
 
 # forwarded prints the gateway's count of successful deliveries.
 forwarded() {
@@ -109,14 +114,16 @@ CADDY
 	awk -v b="$1" '/Requests\/sec/ {printf "%s: %.0f hooks/s answered 202 (relayed and stored)\n", b, $2}
 		/Non-2xx/ {printf "%s: %s answers were not 2xx\n", b, $NF}
 		/Latency/ {printf "%s: answer latency avg %s, max %s\n", b, $2, $4}' "$work/wrk.txt"
-	local deadline=$(( $(date +%s) + DRAIN_SECONDS )) done=0
-	while [ "$(date +%s)" -lt "$deadline" ]; do
-		done=$(( $(forwarded) - before ))
-		[ "$done" -ge "$sent" ] && break
-		sleep 0.2
-	done
-	awk -v b="$1" -v n="$done" -v sent="$sent" -v s="$start" -v e="$(date +%s.%N)" \
-		'BEGIN {printf "%s: %d of %d hooks forwarded in %.1f s: %.0f hooks/s sustained\n", b, n, sent, e-s, n/(e-s)}'
+	if [ "$FORWARD" = 1 ]; then
+		local deadline=$(( $(date +%s) + DRAIN_SECONDS )) done=0
+		while [ "$(date +%s)" -lt "$deadline" ]; do
+			done=$(( $(forwarded) - before ))
+			[ "$done" -ge "$sent" ] && break
+			sleep 0.2
+		done
+		awk -v b="$1" -v n="$done" -v sent="$sent" -v s="$start" -v e="$(date +%s.%N)" \
+			'BEGIN {printf "%s: %d of %d hooks forwarded in %.1f s: %.0f hooks/s sustained\n", b, n, sent, e-s, n/(e-s)}'
+	fi
 	kill "$(cat "$work/pid")"
 	wait "$(cat "$work/pid")" 2>/dev/null || true
 	rm -f "$work/pid"

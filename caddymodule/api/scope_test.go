@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -57,4 +58,42 @@ func TestAPIEventTypeAliases(t *testing.T) {
 	}
 	status, answer = api(t, tester, "PATCH", "/webhooks/"+w.ID, `{"eventTypes": ["DATA_BROKER"]}`, nil)
 	expectError(t, "unknown type", status, answer, 422, "invalid_field", "TELEMETRY_DATA")
+}
+
+// A hook created through the API with "relay": true keeps each hook it
+// triggers with as a hook.received event, forwarded to the webhooks that
+// subscribe to it: the 202 carries the event id, which is the delivery's
+// webhook-id, and the hook shows "relay": true.
+func TestAPIHookRelay(t *testing.T) {
+	r := newReceiver(t)
+	tester := startAPI(t, r)
+	var hook struct {
+		ID, URL, Secret string
+		Relay           bool
+	}
+	status, answer := api(t, tester, "POST", "/pipelines/deploy/hooks/incoming", `{"name": "relayed push",
+		"requires_secret": true, "secret_algorithm": "sha256", "secret_header_name": "X-Hub-Signature-256",
+		"settings": {"variables": [{"name": "ref", "path": "ref", "type": "string", "required": true}]}, "relay": true}`, &hook)
+	if status != 201 || !hook.Relay {
+		t.Fatalf("create: %d %s", status, answer)
+	}
+	if status, answer = api(t, tester, "POST", "/webhooks", fmt.Sprintf(`{"name": "copy", "url": "%s/copy",
+		"eventTypes": ["TELEMETRY_DATA"], "payload": "raw", "forwardHeaders": ["X-Stage"], "recoverEvery": "1m"}`, r.URL), nil); status != 201 {
+		t.Fatalf("create webhook: %d %s", status, answer)
+	}
+	body := []byte(`{"ref":"refs/heads/main"}`)
+	status, _, answer = post(t, tester, "POST", hook.URL, body, map[string]string{"Content-Type": "application/json",
+		"X-Stage": "prod", "X-Hub-Signature-256": githubSignature(hook.Secret, body)})
+	var queued struct {
+		Status  string `json:"status"`
+		EventID string `json:"event_id"`
+	}
+	if err := json.Unmarshal([]byte(answer), &queued); err != nil || status != 202 || queued.Status != "queued" || queued.EventID == "" {
+		t.Fatalf("signed push: %d %s", status, answer)
+	}
+	got := r.wait(t, "/copy", 1)[0]
+	if string(got.body) != string(body) || got.header.Get("X-Stage") != "prod" || got.header.Get("webhook-id") != queued.EventID ||
+		got.header.Get("X-Hub-Signature-256") != "" {
+		t.Errorf("copy got %s %v", got.body, got.header)
+	}
 }

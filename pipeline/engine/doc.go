@@ -1,5 +1,10 @@
 // Package engine runs pipelines: it accepts triggers durably (the action
-// and its job are stored in one transaction before Trigger returns), runs
+// and its job are stored in one transaction before Trigger returns), keeps
+// the hooks of relay hooks (Relay: the hook.received event and its
+// deliveries in one transaction, shared with triggers by group commit),
+// routes each event to the webhooks whose scope and condition let it
+// through, re-attempts the held deliveries of failed webhooks that have a
+// recovery interval, runs
 // actions on River workers, one River queue per pipeline, and answers for
 // them: wait, cancel, list, stats. It works on SQLite (one instance) and
 // PostgreSQL (several instances sharing the work) and knows nothing of

@@ -64,6 +64,7 @@ func TestConformance(t *testing.T) {
 		{"AttemptInFlight", testAttemptInFlight},
 		{"Hooks", testHooks},
 		{"APIWebhooks", testAPIWebhooks},
+		{"Events", testEvents},
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
