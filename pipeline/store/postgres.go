@@ -55,6 +55,7 @@ func OpenPostgres(ctx context.Context, dsn string) (Store, error) {
 			_, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key)
 			return err
 		},
+		clock: `(extract(epoch from clock_timestamp()) * 1000000)::bigint`,
 		unique: func(err error) bool {
 			var pgErr *pgconn.PgError
 			return errors.As(err, &pgErr) && pgErr.Code == "23505"

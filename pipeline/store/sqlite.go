@@ -48,7 +48,8 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 			t, err := pool.BeginTx(ctx, nil)
 			return sqlTx{sqlQuerier{r: t, stmts: stmts, tx: t}}, err
 		},
-		lock: func(context.Context, querier, string) error { return nil },
+		lock:  func(context.Context, querier, string) error { return nil },
+		clock: `CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)`,
 		unique: func(err error) bool {
 			var sqliteErr *sqlite.Error
 			return errors.As(err, &sqliteErr) && (sqliteErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE ||
