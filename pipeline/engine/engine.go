@@ -343,8 +343,9 @@ func (e *Engine) Start() error {
 	if err := e.queue.start(e.runCtx); err != nil {
 		return fmt.Errorf("starting the workers: %v", err)
 	}
-	e.polling.Add(1)
+	e.polling.Add(2)
 	go e.pollRevision(e.runCtx)
+	go e.listenRevisions(e.runCtx)
 	e.started = true
 	return nil
 }

@@ -60,6 +60,11 @@ type Store interface {
 	// Revision counts the changes made through the API to hooks and
 	// webhooks (BumpRevision).
 	Revision(ctx context.Context) (int64, error)
+	// ListenRevisions calls changed once listening, and then each time
+	// a transaction that bumped the revision commits, on any instance,
+	// until ctx ends (nil) or the connection fails. PostgreSQL only: on
+	// SQLite, where one process holds the database, it waits for ctx.
+	ListenRevisions(ctx context.Context, changed func()) error
 	// Delivery is one delivery, without its attempts, or ErrNotFound.
 	Delivery(ctx context.Context, id string) (*Delivery, error)
 	// Deliveries lists the deliveries of a webhook, newest first, with
@@ -113,7 +118,8 @@ type Tx interface {
 	InterruptRunning(ctx context.Context, at time.Time) ([]string, error)
 	// BumpRevision counts a change made through the API and returns the
 	// new revision. On PostgreSQL it serializes such changes until the
-	// end of the transaction.
+	// end of the transaction, and notifies the instances listening
+	// (ListenRevisions) when it commits.
 	BumpRevision(ctx context.Context) (int64, error)
 	// Revision, Hooks and Webhooks read as the Store's methods do, as
 	// the transaction sees the store.
