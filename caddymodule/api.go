@@ -138,6 +138,7 @@ func (h *APIHandler) routes() *http.ServeMux {
 		"GET /hooks/{id}":                                 h.getHook,
 		"PATCH /hooks/{id}":                               h.patchHook,
 		"DELETE /hooks/{id}":                              h.deleteHook,
+		"GET /instances":                                  h.listInstances,
 		"GET /actions":                                    h.listActions,
 		"GET /actions/{id}":                               h.getAction,
 		"POST /actions/{id}/cancel":                       h.cancelAction,

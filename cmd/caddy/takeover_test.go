@@ -66,6 +66,9 @@ http://127.0.0.1:{PORT} {
 			token test-admin-token write
 		}
 	}
+	handle /metrics {
+		metrics
+	}
 	handle {
 		respond "ready"
 	}
@@ -201,6 +204,20 @@ func TestTakeOverWithinLease(t *testing.T) {
 	if len(onA) == 0 {
 		t.Fatalf("no long action runs on a: %v", runs(t, dir))
 	}
+	seen := instances(t, c)
+	running := 0
+	for _, in := range seen {
+		if !in.Live {
+			t.Errorf("instance %+v not live", in)
+		}
+		running += len(in.Running)
+	}
+	if len(seen) != 3 || running != long {
+		t.Fatalf("GET /instances: %+v; want 3 live instances running %d actions", seen, long)
+	}
+	if n := c.metric(`hookgate_instances{host="` + seen[0].Host + `",instance="` + seen[0].ID + `",state="live"}`); n != 1 {
+		t.Errorf("hookgate_instances of %s = %v, want 1", seen[0].ID, n)
+	}
 
 	// Short actions pour in through all three; a is killed half-way.
 	var ok accepted
@@ -244,6 +261,17 @@ func TestTakeOverWithinLease(t *testing.T) {
 		return true
 	})
 	t.Logf("%d long actions of the killed instance ended interrupted %s after the kill", len(onA), time.Since(killed).Round(100*time.Millisecond))
+	live := 0
+	for _, in := range instances(t, b) {
+		if in.Live {
+			live++
+		} else if len(in.Running) != 0 {
+			t.Errorf("the dead instance still runs %+v", in.Running)
+		}
+	}
+	if live != 2 {
+		t.Errorf("%d live instances after the kill, want 2", live)
+	}
 
 	shortIDs := ok.list()
 	waitUntil(t, 60*time.Second, "every short action to end", func() bool {
@@ -317,6 +345,26 @@ func TestTakeOverWithinLease(t *testing.T) {
 			t.Errorf("long action %s of the stopped instance: %s after running on %v", id, s, r[id])
 		}
 	}
+}
+
+// instance is an instance as GET /instances shows it.
+type instance struct {
+	ID      string `json:"id"`
+	Host    string `json:"host"`
+	Live    bool   `json:"live"`
+	Running []struct {
+		ID string `json:"id"`
+	} `json:"running"`
+}
+
+// instances lists the instances through p's API.
+func instances(t *testing.T, p *caddyProcess) []instance {
+	t.Helper()
+	var pg struct {
+		Items []instance `json:"items"`
+	}
+	callAPI(t, p, "GET", "/instances", "", 200, &pg)
+	return pg.Items
 }
 
 // sendHookTo posts hook number n to url; it returns the action id of a
