@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hookgate/hookgate/pipeline/store/storetest"
 )
 
 // takeoverCaddyfile is one of three instances on one PostgreSQL database
@@ -384,4 +387,110 @@ func sendHookTo(url string, n int) (string, error) {
 		return "", fmt.Errorf("answer %d %s", resp.StatusCode, body)
 	}
 	return queued.ActionID, nil
+}
+
+// TestDatabaseCutUnderLoad cuts the PostgreSQL database away from three
+// instances (lease 2 s) for 20 s while hooks keep coming. Hooks answered
+// meanwhile get 503 and store nothing; every hook answered 202, before or
+// after, runs exactly once (or ends interrupted, if it was running when
+// its instance lost its lease), every success is delivered, and the
+// instances resume by themselves: all three hold a lease again and run
+// new work.
+func TestDatabaseCutUnderLoad(t *testing.T) {
+	dsn := freshDatabase(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := storetest.NewProxy(t, u.Host)
+	u.Host = proxy.Addr()
+	dir := t.TempDir()
+	rcv := newDeliveredActions(t)
+	var procs []*caddyProcess
+	for _, name := range []string{"a", "b", "c"} {
+		procs = append(procs, startTakeoverInstance(t, name, dir, u.String(), rcv.URL, "2s"))
+	}
+
+	var ok accepted
+	var refused atomic.Int64
+	var n atomic.Int64
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			for ; !stop.Load(); time.Sleep(20 * time.Millisecond) {
+				i := int(n.Add(1))
+				id, err := sendHookTo(procs[i%3].base+"/hook/work", i)
+				if err != nil {
+					refused.Add(1)
+					continue
+				}
+				ok.add(id)
+			}
+		})
+	}
+	time.Sleep(2 * time.Second)
+	before := len(ok.list())
+	proxy.Cut()
+	time.Sleep(20 * time.Second)
+	during := len(ok.list()) - before
+	proxy.Restore()
+	restored := time.Now()
+	waitUntil(t, 60*time.Second, "hooks to be accepted again", func() bool { return len(ok.list()) > before+during+30 })
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("accepted %d before the cut, %d during it (in flight), %d after; %d refused; accepting again %s after the database came back",
+		before, during, len(ok.list())-before-during, refused.Load(), time.Since(restored).Round(100*time.Millisecond))
+	if before == 0 || refused.Load() == 0 {
+		t.Fatalf("the load did not span the cut: %d accepted before, %d refused", before, refused.Load())
+	}
+
+	ids := ok.list()
+	waitUntil(t, 90*time.Second, "every accepted action to end", func() bool {
+		for _, id := range ids {
+			if s := actionState(t, procs[0], id); s == "queued" || s == "running" {
+				return false
+			}
+		}
+		return true
+	})
+	r := runs(t, dir)
+	var succeeded []string
+	counts := make(map[string]int)
+	for _, id := range ids {
+		state := actionState(t, procs[0], id)
+		counts[state]++
+		switch {
+		case state == "succeeded" && len(r[id]) == 1:
+			succeeded = append(succeeded, id)
+		case state == "failed/interrupted" && len(r[id]) <= 1:
+		default:
+			t.Errorf("action %s ended %s after running on %v", id, state, r[id])
+		}
+	}
+	t.Logf("outcomes: %v", counts)
+	waitUntil(t, 90*time.Second, "every success to be delivered", func() bool {
+		for _, id := range succeeded {
+			if rcv.count(id) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	waitUntil(t, 30*time.Second, "every instance to hold a lease again", func() bool {
+		live := 0
+		for _, in := range instances(t, procs[1]) {
+			if in.Live {
+				live++
+			}
+		}
+		return live == 3
+	})
+	for i, p := range procs {
+		id, err := sendHookTo(p.base+"/hook/work", 1_000_000+i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, 30*time.Second, "new work to run after the cut", func() bool { return actionState(t, p, id) == "succeeded" })
+	}
 }

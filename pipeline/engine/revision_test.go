@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookgate/hookgate/pipeline/hook"
 	"github.com/hookgate/hookgate/pipeline/store"
+	"github.com/hookgate/hookgate/pipeline/store/storetest"
 	"github.com/hookgate/hookgate/pipeline/webhook"
 )
 
@@ -113,8 +114,8 @@ func TestRevisionPollFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newProxy(t, u.Host)
-	u.Host = p.ln.Addr().String()
+	p := storetest.NewProxy(t, u.Host)
+	u.Host = p.Addr()
 	core, logs := observer.New(zap.WarnLevel)
 	e, err := Open(context.Background(), StorageConfig{Driver: "postgres", DSN: u.String()}, zap.New(core))
 	if err != nil {
@@ -124,7 +125,7 @@ func TestRevisionPollFailure(t *testing.T) {
 	if err := e.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p.close()
+	p.Close()
 	time.Sleep(300 * time.Millisecond)
 	if n := logs.FilterMessageSnippet("checking for changes made through the API").Len(); n != 1 {
 		t.Errorf("%d log lines about the failing poll, want 1", n)
