@@ -32,6 +32,11 @@ type rows interface {
 // nativeTx is a transaction of either backend.
 type nativeTx interface {
 	querier
+	// later runs a statement whose result nobody reads: on PostgreSQL it
+	// is sent with the next statement that is read, or with the commit,
+	// in one round trip (an error then fails that statement or the
+	// commit, and so the transaction); on SQLite it runs now.
+	later(ctx context.Context, query string, args ...any) error
 	native() any
 	commit(ctx context.Context) error
 	rollback(ctx context.Context) error

@@ -145,6 +145,11 @@ type sqlTx struct{ sqlQuerier }
 
 func (t sqlTx) native() any { return t.tx }
 
+func (t sqlTx) later(ctx context.Context, query string, args ...any) error {
+	_, err := t.exec(ctx, query, args...)
+	return err
+}
+
 // commit commits the transaction, then prepares the statements it met
 // unprepared.
 func (t sqlTx) commit(ctx context.Context) error {

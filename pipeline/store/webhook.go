@@ -319,12 +319,11 @@ func (t *tx) InsertDelivery(ctx context.Context, d *Delivery) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.q.exec(ctx, `INSERT INTO hookgate_delivery (id, webhook, event_id, event_type, action_id, sequence, status,
+	return t.q.later(ctx, `INSERT INTO hookgate_delivery (id, webhook, event_id, event_type, action_id, sequence, status,
 		body, placeholder_values, next_attempt_at, job_token, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT (webhook, event_id) DO NOTHING`,
 		d.ID, d.Webhook, d.EventID, d.EventType, d.ActionID, int64(d.Sequence), string(d.Status), d.Body, string(values),
 		microPointer(d.NextAttemptAt), nullToken(d.JobToken), d.CreatedAt.UnixMicro())
-	return err
 }
 
 // HasOpenDelivery implements WebhookTx. On PostgreSQL it locks the open
@@ -359,9 +358,8 @@ func (t *tx) NextWaiting(ctx context.Context, webhookName, actionID string) (str
 
 // ScheduleDelivery implements WebhookTx.
 func (t *tx) ScheduleDelivery(ctx context.Context, id string, s webhook.DeliveryStatus, token int64, next, at time.Time) error {
-	_, err := t.q.exec(ctx, `UPDATE hookgate_delivery SET status = $2, job_token = $3, next_attempt_at = $4,
+	return t.q.later(ctx, `UPDATE hookgate_delivery SET status = $2, job_token = $3, next_attempt_at = $4,
 		attempt_started_at = NULL, updated_at = $5 WHERE id = $1`, id, string(s), nullToken(token), next.UnixMicro(), at.UnixMicro())
-	return err
 }
 
 // StartAttempt implements WebhookTx. The claim and the check of the
@@ -387,15 +385,14 @@ func (t *tx) StartAttempt(ctx context.Context, id string, token int64, at time.T
 
 // RecordAttempt implements WebhookTx.
 func (t *tx) RecordAttempt(ctx context.Context, id string, a Attempt, next DeliveryNext) error {
-	if _, err := t.q.exec(ctx, `INSERT INTO hookgate_attempt (delivery_id, number, at, duration_ms, url, status_code, error, response)
+	if err := t.q.later(ctx, `INSERT INTO hookgate_attempt (delivery_id, number, at, duration_ms, url, status_code, error, response)
 		SELECT id, attempts + 1, $2, $3, $4, $5, $6, $7 FROM hookgate_delivery WHERE id = $1`,
 		id, a.At.UnixMicro(), a.Duration.Milliseconds(), a.URL, nullStatus(a.StatusCode), a.Error, nonNil(a.Response)); err != nil {
 		return err
 	}
-	_, err := t.q.exec(ctx, `UPDATE hookgate_delivery SET attempts = attempts + 1, status = $2, next_attempt_at = $3,
+	return t.q.later(ctx, `UPDATE hookgate_delivery SET attempts = attempts + 1, status = $2, next_attempt_at = $3,
 		job_token = $4, attempt_started_at = NULL, updated_at = $5 WHERE id = $1`,
 		id, string(next.Status), microPointer(next.NextAttemptAt), nullToken(next.JobToken), a.At.Add(a.Duration).UnixMicro())
-	return err
 }
 
 // HoldPending implements WebhookTx.
