@@ -148,12 +148,17 @@ func (t *tx) Insert(ctx context.Context, a *action.Action) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("variables: %v", err)
 	}
-	n, err := t.q.exec(ctx, `INSERT INTO hookgate_action
+	insert := `INSERT INTO hookgate_action
 		(id, pipeline, hook, delivery_id, status, variables, payload, remote_ip, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT (hook, delivery_id) WHERE delivery_id IS NOT NULL DO NOTHING`,
-		a.ID, a.Pipeline, a.Hook, nullString(a.DeliveryID), string(a.Status), string(vars),
-		a.Payload, a.RemoteIP, a.CreatedAt.UnixMicro())
+		ON CONFLICT (hook, delivery_id) WHERE delivery_id IS NOT NULL DO NOTHING`
+	args := []any{a.ID, a.Pipeline, a.Hook, nullString(a.DeliveryID), string(a.Status), string(vars),
+		a.Payload, a.RemoteIP, a.CreatedAt.UnixMicro()}
+	if a.DeliveryID == "" {
+		// Nothing to deduplicate: no result to wait for.
+		return "", t.q.later(ctx, insert, args...)
+	}
+	n, err := t.q.exec(ctx, insert, args...)
 	if err != nil || n == 1 {
 		return "", err
 	}

@@ -272,6 +272,10 @@ func (t *tx) WebhookStates(ctx context.Context) (map[string]webhook.State, error
 	return states, r.Err()
 }
 
+// successResolution is how far behind a webhook's last success may be
+// kept on PostgreSQL (see RecordWebhookResult).
+const successResolution = time.Second
+
 // RecordWebhookResult implements WebhookTx.
 func (t *tx) RecordWebhookResult(ctx context.Context, name string, res WebhookResult) (webhook.State, error) {
 	var state string
@@ -286,11 +290,23 @@ func (t *tx) RecordWebhookResult(ctx context.Context, name string, res WebhookRe
 		if res.KeepFailed {
 			kept = string(webhook.StateFailed)
 		}
-		err = queryOne(ctx, t.q, `UPDATE hookgate_webhook
+		update := `UPDATE hookgate_webhook
 			SET consecutive_failures = CASE WHEN state = $6 THEN consecutive_failures ELSE 0 END,
 			state = CASE WHEN state IN ($3, $6) THEN state ELSE $4 END,
 			last_success_at = CASE WHEN $5 = 1 THEN $2 ELSE last_success_at END
-			WHERE name = $1 RETURNING state`,
+			WHERE name = $1`
+		if t.db.backend == "postgres" {
+			// A success that would change nothing but move the last
+			// success less than successResolution on takes no lock on
+			// the webhook's row, which every delivery's result would
+			// otherwise wait for, across instances.
+			update = `WITH u AS (` + update + ` AND NOT (state = $4 AND consecutive_failures = 0
+				AND ($5 = 0 OR last_success_at >= $2::bigint - ` + micros(successResolution) + `)) RETURNING state)
+				SELECT state FROM u UNION ALL SELECT state FROM hookgate_webhook WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM u)`
+		} else {
+			update += ` RETURNING state`
+		}
+		err = queryOne(ctx, t.q, update,
 			[]any{name, res.At.UnixMicro(), string(webhook.StateDeactivated), string(webhook.StateActive), count, kept}, &state)
 	} else {
 		err = queryOne(ctx, t.q, `UPDATE hookgate_webhook SET consecutive_failures = consecutive_failures + 1,
