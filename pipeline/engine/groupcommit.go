@@ -33,7 +33,7 @@ func (g *groupCommit[R]) start(backend string, commit func(batch []R)) {
 	g.requests = make(chan R, 4*maxBatch)
 	committers := 1
 	if backend == "postgres" {
-		committers = 8
+		committers = 4
 	}
 	for range committers {
 		g.done.Go(func() {

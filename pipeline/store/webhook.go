@@ -53,7 +53,9 @@ type WebhookTx interface {
 	StartAttempt(ctx context.Context, id string, token int64, at time.Time) (*Delivery, error)
 	// RecordAttempt stores an attempt of a delivery, numbered after the
 	// previous ones, and moves the delivery on as next says; the attempt
-	// is no longer in flight.
+	// is no longer in flight. It does nothing once another attempt, started
+	// at another time than a.At, is in flight (fencing: the delivery's job
+	// was taken over from an instance that lost its lease).
 	RecordAttempt(ctx context.Context, id string, a Attempt, next DeliveryNext) error
 	// HoldPending holds the pending deliveries of a webhook, except those
 	// with an attempt in flight (its outcome decides), and returns how
@@ -402,13 +404,16 @@ func (t *tx) StartAttempt(ctx context.Context, id string, token int64, at time.T
 // RecordAttempt implements WebhookTx.
 func (t *tx) RecordAttempt(ctx context.Context, id string, a Attempt, next DeliveryNext) error {
 	if err := t.q.later(ctx, `INSERT INTO hookgate_attempt (delivery_id, number, at, duration_ms, url, status_code, error, response)
-		SELECT id, attempts + 1, $2, $3, $4, $5, $6, $7 FROM hookgate_delivery WHERE id = $1`,
+		SELECT id, attempts + 1, $2, $3, $4, $5, $6, $7 FROM hookgate_delivery
+		WHERE id = $1 AND (attempt_started_at IS NULL OR attempt_started_at = $2)`,
 		id, a.At.UnixMicro(), a.Duration.Milliseconds(), a.URL, nullStatus(a.StatusCode), a.Error, nonNil(a.Response)); err != nil {
 		return err
 	}
 	return t.q.later(ctx, `UPDATE hookgate_delivery SET attempts = attempts + 1, status = $2, next_attempt_at = $3,
-		job_token = $4, attempt_started_at = NULL, updated_at = $5 WHERE id = $1`,
-		id, string(next.Status), microPointer(next.NextAttemptAt), nullToken(next.JobToken), a.At.Add(a.Duration).UnixMicro())
+		job_token = $4, attempt_started_at = NULL, updated_at = $5
+		WHERE id = $1 AND (attempt_started_at IS NULL OR attempt_started_at = $6)`,
+		id, string(next.Status), microPointer(next.NextAttemptAt), nullToken(next.JobToken), a.At.Add(a.Duration).UnixMicro(),
+		a.At.UnixMicro())
 }
 
 // HoldPending implements WebhookTx.
