@@ -73,6 +73,15 @@ func (e *Engine) work(ctx context.Context, jobID int64, id string) error {
 			Detail: fmt.Sprintf("pipeline %q is not configured", a.Pipeline),
 		}, "")
 	}
+	// The run has a context of its own, so that the cause of its end says
+	// what happened: a cancellation through the API reaches the job as
+	// River's remote cancellation; anything else is a stop. A lost lease
+	// stops the run too (see leaseKeeper), even one lost while it is
+	// being claimed, as it is noted running first.
+	runCtx, cancelRun := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelRun(nil)
+	e.running.add(id, cancelRun)
+	defer e.running.remove(id)
 	lease := e.leaseName()
 	if e.fenced() {
 		// Without a lease, nothing is claimed: the job waits for one.
@@ -99,11 +108,6 @@ func (e *Engine) work(ctx context.Context, jobID int64, id string) error {
 	a.Status, a.StartedAt = action.StatusRunning, &started
 	log.Info("action started", zap.String("status", string(action.StatusRunning)))
 
-	// The run has a context of its own, so that the cause of its end says
-	// what happened: a cancellation through the API reaches the job as
-	// River's remote cancellation; anything else is a stop.
-	runCtx, cancelRun := context.WithCancelCause(context.WithoutCancel(ctx))
-	defer cancelRun(nil)
 	stopWatch := context.AfterFunc(ctx, func() {
 		if errors.Is(context.Cause(ctx), river.ErrJobCancelledRemotely) {
 			cancelRun(action.ErrCancelled)
@@ -112,9 +116,6 @@ func (e *Engine) work(ctx context.Context, jobID int64, id string) error {
 		cancelRun(fmt.Errorf("%w: %v", action.ErrInterrupted, context.Cause(ctx)))
 	})
 	defer stopWatch()
-	// A lost lease stops the run too (see leaseKeeper).
-	e.running.add(id, cancelRun)
-	defer e.running.remove(id)
 
 	step := 0
 	outcome := plan.Run(runCtx, a, func(r action.StepResult) {
