@@ -77,7 +77,8 @@ func TestRetryDelivery(t *testing.T) {
 		})
 
 		d, err = e.RetryDelivery(ctx, "api", queued.ID)
-		if err != nil || d.Status != webhook.DeliveryPending {
+		// Read after the commit, the retry may already have succeeded.
+		if err != nil || d.Status != webhook.DeliveryPending && (d.Status != webhook.DeliverySucceeded || d.AttemptCount != 2) {
 			t.Fatalf("retry of an ended delivery: %+v, %v", d, err)
 		}
 		got := rc.waitAccepted(t, 4)

@@ -201,6 +201,7 @@ func (e *Engine) finish(ctx context.Context, log *zap.Logger, a *action.Action, 
 	if !stored {
 		log.Warn("outcome not stored: the action had ended, or another instance took it over",
 			zap.String("status", string(o.Status)), zap.String("reason", string(o.Reason)))
+		e.waiters.notify(a.ID) // they read the outcome that was stored
 		return nil
 	}
 	e.ran(a, o, end) // before the waiters: whoever waited sees it counted
