@@ -44,6 +44,14 @@ type App struct {
 	// Retention is how long finished actions are kept. Default: 720h.
 	Retention caddy.Duration `json:"retention,omitempty"`
 
+	// Lease is how long this instance's lease in a PostgreSQL database
+	// lasts unless renewed (it is renewed every fifth of it). When an
+	// instance dies, its running actions end failed (interrupted) and its
+	// queued work runs elsewhere within about 1.2 times this, whatever the
+	// pipelines' timeouts; an instance that cannot renew its lease for
+	// half of it stops its own actions. Unused with SQLite. Default: 15s.
+	Lease caddy.Duration `json:"lease,omitempty"`
+
 	// Pipelines are what hooks trigger: named sequences of steps.
 	Pipelines []Pipeline `json:"pipelines,omitempty"`
 
@@ -339,6 +347,7 @@ func (a *App) Start() error {
 		defer cancel()
 		e, err := engine.Open(ctx, engine.StorageConfig{
 			Driver: a.Storage.Driver, Path: a.Storage.Path, DSN: a.Storage.DSN, Retention: time.Duration(a.Retention),
+			Lease: time.Duration(a.Lease),
 		}, a.logger)
 		if err != nil {
 			return nil, err

@@ -22,6 +22,7 @@ import (
 //			storage sqlite [<path>]
 //			storage postgres <dsn>
 //			retention <duration>
+//			lease <duration>
 //			public_url <url>
 //			pipeline <name> {
 //				concurrency <n>
@@ -87,6 +88,12 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 				return nil, err
 			}
 			app.Retention = dur
+		case "lease":
+			dur, err := parseDuration(d)
+			if err != nil {
+				return nil, err
+			}
+			app.Lease = dur
 		case "pipeline":
 			p, err := parsePipeline(d)
 			if err != nil {

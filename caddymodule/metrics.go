@@ -85,11 +85,13 @@ func registerMetrics(registry *prometheus.Registry, app *App) error {
 type engineCollector struct{ app *App }
 
 var (
-	actionsDesc = prometheus.NewDesc("hookgate_actions", "Stored actions by pipeline and state.", []string{"pipeline", "state"}, nil)
-	queueDesc   = prometheus.NewDesc("hookgate_queue_depth", "Actions waiting to run, by pipeline.", []string{"pipeline"}, nil)
-	stateDesc   = prometheus.NewDesc("hookgate_webhook_state", "1 for each webhook's current state (INTEGRATION_NEW, INTEGRATION_ACTIVE, INTEGRATION_FAILED, INTEGRATION_DEACTIVATED).", []string{"webhook", "state"}, nil)
-	scopeDesc   = prometheus.NewDesc("hookgate_webhook_scope", "1 for each webhook's scope (global, pipelines, default), once per pipeline it is scoped to.", []string{"webhook", "scope", "pipeline"}, nil)
-	pendingDesc = prometheus.NewDesc("hookgate_webhook_deliveries", "Stored deliveries of each webhook by state: pending (to attempt now or at a retry), waiting (behind an earlier event of the same action), held (while the webhook is failed).", []string{"webhook", "state"}, nil)
+	actionsDesc  = prometheus.NewDesc("hookgate_actions", "Stored actions by pipeline and state.", []string{"pipeline", "state"}, nil)
+	queueDesc    = prometheus.NewDesc("hookgate_queue_depth", "Actions waiting to run, by pipeline.", []string{"pipeline"}, nil)
+	stateDesc    = prometheus.NewDesc("hookgate_webhook_state", "1 for each webhook's current state (INTEGRATION_NEW, INTEGRATION_ACTIVE, INTEGRATION_FAILED, INTEGRATION_DEACTIVATED).", []string{"webhook", "state"}, nil)
+	instanceDesc = prometheus.NewDesc("hookgate_instances", "1 for each instance sharing the database, by state: live (its lease holds) or expired (its work is taken over); listed for an hour after its lease expired.", []string{"instance", "host", "state"}, nil)
+	runningDesc  = prometheus.NewDesc("hookgate_instance_running_actions", "Actions running under each instance's lease.", []string{"instance"}, nil)
+	scopeDesc    = prometheus.NewDesc("hookgate_webhook_scope", "1 for each webhook's scope (global, pipelines, default), once per pipeline it is scoped to.", []string{"webhook", "scope", "pipeline"}, nil)
+	pendingDesc  = prometheus.NewDesc("hookgate_webhook_deliveries", "Stored deliveries of each webhook by state: pending (to attempt now or at a retry), waiting (behind an earlier event of the same action), held (while the webhook is failed).", []string{"webhook", "state"}, nil)
 )
 
 // collectScope sends the scope of a webhook: one series per pipeline it
@@ -114,6 +116,8 @@ func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- pendingDesc
 	ch <- stateDesc
 	ch <- scopeDesc
+	ch <- instanceDesc
+	ch <- runningDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -141,6 +145,16 @@ func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, w := range hooks {
 			ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, 1, w.Definition.Name, string(w.State))
 			collectScope(ch, w.Definition)
+		}
+	}
+	if instances, err := e.Instances(ctx); err == nil {
+		for _, in := range instances {
+			state := "live"
+			if !in.Live {
+				state = "expired"
+			}
+			ch <- prometheus.MustNewConstMetric(instanceDesc, prometheus.GaugeValue, 1, in.ID, in.Host, state)
+			ch <- prometheus.MustNewConstMetric(runningDesc, prometheus.GaugeValue, float64(len(in.Running)), in.ID)
 		}
 	}
 	for name, s := range stats.Webhooks {

@@ -167,6 +167,7 @@ func (h *APIHandler) nativeRoutes() map[string]apiFunc {
 		"GET /hooks/{id}":                                 h.getHook,
 		"PATCH /hooks/{id}":                               h.patchHook,
 		"DELETE /hooks/{id}":                              h.deleteHook,
+		"GET /instances":                                  h.listInstances,
 		"GET /actions":                                    h.listActions,
 		"GET /actions/{id}":                               h.getAction,
 		"POST /actions/{id}/cancel":                       h.cancelAction,

@@ -552,4 +552,11 @@ func TestAPIActions(t *testing.T) {
 	}
 	status, answer = api(t, tester, "POST", "/actions/"+ids[0]+"/cancel", "", nil)
 	expectError(t, "cancel a finished action", status, answer, 409, "conflict", "finished")
+	// On SQLite, GET /instances is this one instance, without a lease.
+	var instances page[instanceJSON]
+	status, answer = api(t, tester, "GET", "/instances", "", &instances)
+	if status != 200 || len(instances.Items) != 1 || !instances.Items[0].Live || instances.Items[0].Lease != "" ||
+		instances.Items[0].ExpiresAt != nil || len(instances.Items[0].Running) != 0 {
+		t.Errorf("instances: %d %s", status, answer)
+	}
 }

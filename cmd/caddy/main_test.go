@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -146,26 +144,10 @@ func (p *caddyProcess) stop() {
 // process.
 var hookClient = &http.Client{Timeout: 30 * time.Second}
 
-// sendHook posts a hook; it returns the action id of a 202 answer, or ""
-// with the error or unexpected answer.
+// sendHook posts a hook to /hook; it returns the action id of a 202
+// answer, or "" with the error or unexpected answer.
 func sendHook(base string, n int) (string, error) {
-	resp, err := hookClient.Post(base+"/hook", "application/json", strings.NewReader(fmt.Sprintf(`{"n":%d}`, n)))
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusAccepted {
-		return "", fmt.Errorf("answer %d %s", resp.StatusCode, body)
-	}
-	var queued struct {
-		Status   string `json:"status"`
-		ActionID string `json:"action_id"`
-	}
-	if err := json.Unmarshal(body, &queued); err != nil || queued.Status != "queued" || queued.ActionID == "" {
-		return "", fmt.Errorf("answer %d %s", resp.StatusCode, body)
-	}
-	return queued.ActionID, nil
+	return sendHookTo(base+"/hook", n)
 }
 
 // accepted collects the action ids answered 202.

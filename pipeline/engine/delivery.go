@@ -53,6 +53,11 @@ type deliveryRef struct {
 	// Webhook is the delivery's webhook: a job takes deliveries of one
 	// webhook only, so that a slow receiver delays no other's.
 	Webhook string `json:"-"`
+	// Revision is the revision of the API's definitions the delivery
+	// was recorded with: an instance that has an older set reloads it
+	// before the attempt, so that no attempt goes out with a definition
+	// older than its event's.
+	Revision int64 `json:"revision,omitempty"`
 }
 
 // deliveryArgs are the arguments of the job of one attempt of a delivery,
@@ -138,9 +143,9 @@ func (e *Engine) attempt(ctx context.Context, ref deliveryRef) error {
 		zap.String("action_id", d.ActionID), zap.Int("attempt", d.AttemptCount+1))
 	set := e.webhooks.Load()
 	w := set.byName[d.Webhook]
-	if w == nil {
-		// It may have been created or renamed through the API on another
-		// instance, which this one has not noticed yet.
+	if w == nil || ref.Revision > set.revision {
+		// It may have been created, renamed or changed through the API
+		// on another instance, which this one has not noticed yet.
 		if err := e.refresh(ctx); err != nil {
 			return err
 		}

@@ -45,6 +45,10 @@ type StorageConfig struct {
 	DSN string
 	// Retention is how long finished actions are kept. Default: 720h.
 	Retention time.Duration
+	// Lease is how long an instance's lease on PostgreSQL lasts unless
+	// renewed (every fifth of it): the work of an instance that died is
+	// taken over within about 1.2 times this. Default: 15s.
+	Lease time.Duration
 }
 
 // Trigger asks for an action.
@@ -199,10 +203,18 @@ type Engine struct {
 	// pollInterval is how often the API's changes on other instances are
 	// looked for.
 	pollInterval time.Duration
-	// polling runs while the revision is polled.
+	// polling runs while the revision is polled and listened for, and
+	// failed webhooks recovered.
 	polling     sync.WaitGroup
 	results     *txBatcher
 	onDelivered atomic.Pointer[func(Delivered)]
+	// lease is the instance's lease on PostgreSQL; nil on SQLite.
+	lease *leaseKeeper
+	// leasing runs while the lease is kept and expired ones taken over.
+	leasing sync.WaitGroup
+	// running are the actions running on this instance.
+	running   runningActions
+	startedAt time.Time
 
 	mu      sync.Mutex
 	started bool
@@ -255,6 +267,9 @@ func Open(ctx context.Context, sc StorageConfig, logger *zap.Logger) (*Engine, e
 	if e.queue, err = newQueue(e); err != nil {
 		st.Close()
 		return nil, err
+	}
+	if st.Backend() == "postgres" {
+		e.lease = newLeaseKeeper(e.queue.id(), sc.Lease)
 	}
 	e.runCtx, e.stopRun = context.WithCancel(context.Background())
 	e.triggers = newBatcher(e)
@@ -322,12 +337,24 @@ func (e *Engine) Start() error {
 	if err := e.addOrphanQueues(); err != nil {
 		return err
 	}
+	if e.lease != nil {
+		// Held before the first job is fetched, so that every claim is
+		// made under it.
+		if err := e.acquireLease(e.runCtx); err != nil {
+			return fmt.Errorf("%w: acquiring the instance's lease: %v", ErrUnavailable, err)
+		}
+		e.leasing.Add(2)
+		go e.keepLease(e.runCtx)
+		go e.takeOverExpired(e.runCtx)
+	}
+	e.startedAt = time.Now()
 	if err := e.queue.start(e.runCtx); err != nil {
 		return fmt.Errorf("starting the workers: %v", err)
 	}
-	e.polling.Add(2)
+	e.polling.Add(3)
 	go e.pollRevision(e.runCtx)
 	go e.recoverWebhooks(e.runCtx)
+	go e.listenRevisions(e.runCtx)
 	e.started = true
 	return nil
 }
@@ -376,6 +403,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.stopRun()
 	e.resizers.Wait()
 	e.polling.Wait()
+	e.leasing.Wait()
 	if cerr := e.store.Close(); err == nil {
 		err = cerr
 	}

@@ -81,7 +81,7 @@ func (e *Engine) recordEvents(ctx context.Context, tx store.Tx, events []webhook
 				d.Status = webhook.DeliveryHeld
 			default:
 				d.Status, d.JobToken, d.NextAttemptAt = webhook.DeliveryPending, newToken(), &now
-				due = append(due, deliveryRef{DeliveryID: d.ID, Token: d.JobToken, At: now, Webhook: w.Name})
+				due = append(due, deliveryRef{DeliveryID: d.ID, Token: d.JobToken, At: now, Webhook: w.Name, Revision: set.revision})
 			}
 			if err := tx.InsertDelivery(ctx, d); err != nil {
 				return nil, err

@@ -63,6 +63,9 @@ type queue interface {
 	start(ctx context.Context) error
 	// stop stops the workers, cancelling those still running when ctx ends.
 	stop(ctx context.Context) error
+	// id is the River client's id: the instance's name in the jobs it
+	// attempts.
+	id() string
 }
 
 // riverQueue is the queue on River with the driver of transactions TTx.
@@ -218,3 +221,5 @@ func (q *riverQueue[TTx]) stop(ctx context.Context) error {
 	defer cancel()
 	return q.client.StopAndCancel(hard)
 }
+
+func (q *riverQueue[TTx]) id() string { return q.client.ID() }

@@ -176,6 +176,34 @@ func (e *Engine) changed(ctx context.Context) {
 	}
 }
 
+// listenRevisions refreshes the webhook set as soon as another instance
+// commits a change through the API (PostgreSQL's LISTEN/NOTIFY), until
+// ctx ends; the poll stays as a backstop. A lost connection is listened
+// on again after a pause, and logged once.
+func (e *Engine) listenRevisions(ctx context.Context) {
+	defer e.polling.Done()
+	failing := false
+	for {
+		err := e.store.ListenRevisions(ctx, func() {
+			if err := e.refresh(ctx); err != nil && ctx.Err() == nil {
+				e.logger.Warn("reloading webhooks after a change on another instance; the next poll tries again", zap.Error(err))
+			}
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil && !failing {
+			e.logger.Warn("listening for changes made through the API on other instances; polling meanwhile", zap.Error(err))
+		}
+		failing = err != nil
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(e.pollInterval):
+		}
+	}
+}
+
 // pollRevision refreshes the webhook set every pollInterval until ctx
 // ends. A failure is logged once, until a poll succeeds again.
 func (e *Engine) pollRevision(ctx context.Context) {

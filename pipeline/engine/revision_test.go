@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookgate/hookgate/pipeline/hook"
 	"github.com/hookgate/hookgate/pipeline/store"
+	"github.com/hookgate/hookgate/pipeline/store/storetest"
 	"github.com/hookgate/hookgate/pipeline/webhook"
 )
 
@@ -105,16 +106,16 @@ func TestAPIWebhookNotYetLoaded(t *testing.T) {
 	}
 }
 
-// A poll that cannot reach the database is logged once, not at every
-// tick.
+// A poll, or a listener, that cannot reach the database is logged once,
+// not at every tick.
 func TestRevisionPollFailure(t *testing.T) {
 	dsn := backends[1].config(t).DSN
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newProxy(t, u.Host)
-	u.Host = p.ln.Addr().String()
+	p := storetest.NewProxy(t, u.Host)
+	u.Host = p.Addr()
 	core, logs := observer.New(zap.WarnLevel)
 	e, err := Open(context.Background(), StorageConfig{Driver: "postgres", DSN: u.String()}, zap.New(core))
 	if err != nil {
@@ -124,12 +125,70 @@ func TestRevisionPollFailure(t *testing.T) {
 	if err := e.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p.close()
+	p.Close()
 	time.Sleep(300 * time.Millisecond)
-	if n := logs.FilterMessageSnippet("changes made through the API").Len(); n != 1 {
+	if n := logs.FilterMessageSnippet("checking for changes made through the API").Len(); n != 1 {
 		t.Errorf("%d log lines about the failing poll, want 1", n)
+	}
+	if n := logs.FilterMessageSnippet("listening for changes made through the API").Len(); n != 1 {
+		t.Errorf("%d log lines about the failing listener, want 1", n)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	e.Stop(ctx)
+}
+
+// A webhook's new URL reaches every instance at once: with three
+// instances whose polls are an hour away, the events recorded right after
+// the change, on any of them, are all delivered to the new URL, whichever
+// instance attempts them; and an instance that recorded nothing has the
+// change in its set within moments (PostgreSQL's LISTEN/NOTIFY).
+func TestAPIChangeReachesEveryInstanceAtOnce(t *testing.T) {
+	sc := backends[1].config(t)
+	var es []*Engine
+	for range 3 {
+		e := open(t, sc, false, okPipeline)
+		e.pollInterval = time.Hour
+		configureWebhooks(t, e, WebhookConfig{})
+		if err := e.Start(); err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, e)
+	}
+	ctx := context.Background()
+	before, after := newReceiver(t), newReceiver(t)
+	info, secret, err := es[0].CreateWebhook(ctx, webhook.Definition{Name: "moving", URL: before.srv.URL, EventTypes: queuedOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before.setSecrets(secret)
+	after.setSecrets(secret)
+	for _, e := range es {
+		trigger(t, e, "deploy", nil)
+	}
+	before.waitAccepted(t, 3)
+
+	u := after.srv.URL
+	changed := time.Now()
+	if _, err := es[0].UpdateWebhook(ctx, info.ID, WebhookPatch{URL: &u}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		trigger(t, es[i%3], "deploy", nil)
+	}
+	after.waitAccepted(t, 6)
+	if n := len(before.all()); n != 3 {
+		t.Errorf("%d deliveries went to the old URL after the change, want none", n-3)
+	}
+	waitFor(t, "every instance to load the new URL", func() bool {
+		for _, e := range es {
+			if w := e.webhooks.Load().byName["moving"]; w == nil || w.URL != u {
+				return false
+			}
+		}
+		return true
+	})
+	if took := time.Since(changed); took > 2*time.Second {
+		t.Errorf("the change took %v to reach every instance", took)
+	}
 }

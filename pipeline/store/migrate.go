@@ -149,6 +149,23 @@ var schema = [][]string{
 		// raw payload and the forwarded headers of a relayed hook.
 		`ALTER TABLE hookgate_delivery ADD COLUMN headers TEXT`,
 	},
+	{
+		// Instance leases (PostgreSQL): a row per instance, keyed by its
+		// River client id; lease changes each time the instance acquires
+		// it again. Times are microseconds of the database's clock.
+		`CREATE TABLE hookgate_instance (
+			id TEXT PRIMARY KEY,
+			lease TEXT NOT NULL UNIQUE,
+			host TEXT NOT NULL DEFAULT '',
+			acquired_at BIGINT NOT NULL,
+			renewed_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL
+		)`,
+		// The lease under which a running action was claimed: its writes
+		// are refused once another instance took it over (fencing).
+		`ALTER TABLE hookgate_action ADD COLUMN claimed_by TEXT`,
+		`CREATE INDEX hookgate_action_status ON hookgate_action (status)`,
+	},
 }
 
 // migrateRiver applies River's migrations, each in its own transaction

@@ -49,12 +49,13 @@ func OpenPostgres(ctx context.Context, dsn string) (Store, error) {
 		handle:  pool,
 		begin: func(ctx context.Context) (nativeTx, error) {
 			t, err := pool.Begin(ctx)
-			return pgTx{pgQuerier{t}, t}, err
+			return &pgTx{t: t}, err
 		},
 		lock: func(ctx context.Context, q querier, key string) error {
 			_, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key)
 			return err
 		},
+		clock: `(extract(epoch from clock_timestamp()) * 1000000)::bigint`,
 		unique: func(err error) bool {
 			var pgErr *pgconn.PgError
 			return errors.As(err, &pgErr) && pgErr.Code == "23505"
@@ -119,13 +120,3 @@ func (q pgQuerier) exec(ctx context.Context, query string, args ...any) (int64, 
 func (q pgQuerier) query(ctx context.Context, query string, args ...any) (rows, error) {
 	return q.r.Query(ctx, query, args...)
 }
-
-// pgTx is a PostgreSQL transaction.
-type pgTx struct {
-	pgQuerier
-	t pgx.Tx
-}
-
-func (t pgTx) native() any                        { return t.t }
-func (t pgTx) commit(ctx context.Context) error   { return t.t.Commit(ctx) }
-func (t pgTx) rollback(ctx context.Context) error { return t.t.Rollback(ctx) }

@@ -18,6 +18,8 @@ func revision(ctx context.Context, q querier) (int64, error) {
 // BumpRevision implements Tx.
 func (t *tx) BumpRevision(ctx context.Context) (int64, error) {
 	var rev int64
-	err := queryOne(ctx, t.q, `UPDATE hookgate_revision SET revision = revision + 1 RETURNING revision`, nil, &rev)
-	return rev, err
+	if err := queryOne(ctx, t.q, `UPDATE hookgate_revision SET revision = revision + 1 RETURNING revision`, nil, &rev); err != nil {
+		return 0, err
+	}
+	return rev, t.notifyRevision(ctx)
 }

@@ -34,6 +34,11 @@ type rows interface {
 // nativeTx is a transaction of either backend.
 type nativeTx interface {
 	querier
+	// later runs a statement whose result nobody reads: on PostgreSQL it
+	// is sent with the next statement that is read, or with the commit,
+	// in one round trip (an error then fails that statement or the
+	// commit, and so the transaction); on SQLite it runs now.
+	later(ctx context.Context, query string, args ...any) error
 	native() any
 	commit(ctx context.Context) error
 	rollback(ctx context.Context) error
@@ -50,7 +55,10 @@ type db struct {
 	// unique reports whether an error is the violation of a unique
 	// constraint.
 	unique func(err error) bool
-	close  func() error
+	// clock is the SQL expression of the database's clock, in
+	// microseconds since the epoch: leases are compared on it only.
+	clock string
+	close func() error
 }
 
 // forUpdate is the clause that locks the rows a query reads until the end
@@ -142,12 +150,17 @@ func (t *tx) Insert(ctx context.Context, a *action.Action) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("variables: %v", err)
 	}
-	n, err := t.q.exec(ctx, `INSERT INTO hookgate_action
+	insert := `INSERT INTO hookgate_action
 		(id, pipeline, hook, delivery_id, status, variables, payload, remote_ip, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT (hook, delivery_id) WHERE delivery_id IS NOT NULL DO NOTHING`,
-		a.ID, a.Pipeline, a.Hook, nullString(a.DeliveryID), string(a.Status), string(vars),
-		a.Payload, a.RemoteIP, a.CreatedAt.UnixMicro())
+		ON CONFLICT (hook, delivery_id) WHERE delivery_id IS NOT NULL DO NOTHING`
+	args := []any{a.ID, a.Pipeline, a.Hook, nullString(a.DeliveryID), string(a.Status), string(vars),
+		a.Payload, a.RemoteIP, a.CreatedAt.UnixMicro()}
+	if a.DeliveryID == "" {
+		// Nothing to deduplicate: no result to wait for.
+		return "", t.q.later(ctx, insert, args...)
+	}
+	n, err := t.q.exec(ctx, insert, args...)
 	if err != nil || n == 1 {
 		return "", err
 	}
@@ -289,29 +302,57 @@ func scanActions(r rows) ([]action.Action, error) {
 }
 
 // Claim implements Tx.
-func (t *tx) Claim(ctx context.Context, id string, jobID int64, at time.Time) (bool, error) {
-	n, err := t.q.exec(ctx, `UPDATE hookgate_action SET status = 'running', job_id = $2, started_at = $3
-		WHERE id = $1 AND status = 'queued'`, id, jobID, at.UnixMicro())
-	return n == 1, err
+func (t *tx) Claim(ctx context.Context, id string, jobID int64, at time.Time, lease string) (bool, error) {
+	n, err := t.q.exec(ctx, `UPDATE hookgate_action SET status = 'running', job_id = $2, started_at = $3, claimed_by = nullif($4, '')
+		WHERE id = $1 AND status = 'queued' AND ($4 = '' OR `+t.db.liveLease("$4")+`)`, id, jobID, at.UnixMicro(), lease)
+	if err != nil || n == 1 || lease == "" {
+		return n == 1, err
+	}
+	var live int64
+	if err := queryOne(ctx, t.q, `SELECT CASE WHEN `+t.db.liveLease("$1")+` THEN 1 ELSE 0 END`, []any{lease}, &live); err != nil {
+		return false, err
+	}
+	if live == 0 {
+		return false, ErrFenced
+	}
+	return false, nil
 }
 
 // Finish implements Tx.
-func (t *tx) Finish(ctx context.Context, id string, from action.Status, o action.Outcome, at time.Time) (bool, error) {
+func (t *tx) Finish(ctx context.Context, id string, from action.Status, o action.Outcome, at time.Time, lease string) (bool, error) {
 	n, err := t.q.exec(ctx, `UPDATE hookgate_action SET status = $3, reason = $4, detail = $5, finished_at = $6
-		WHERE id = $1 AND status = $2`, id, string(from), string(o.Status), string(o.Reason), o.Detail, at.UnixMicro())
+		WHERE id = $1 AND status = $2 AND ($7 = '' OR claimed_by = $7)`,
+		id, string(from), string(o.Status), string(o.Reason), o.Detail, at.UnixMicro(), lease)
 	return n == 1, err
 }
 
+// TakeOver implements Tx.
+func (t *tx) TakeOver(ctx context.Context, id string, lease string) (bool, error) {
+	n, err := t.q.exec(ctx, `UPDATE hookgate_action SET claimed_by = nullif($2, '')
+		WHERE id = $1 AND status = 'running' AND (claimed_by IS NULL OR NOT `+t.db.liveLease("hookgate_action.claimed_by")+`)`, id, lease)
+	return n == 1, err
+}
+
+// liveLease is the SQL condition that the lease named by the SQL
+// expression lease is held and unexpired, on the database's clock.
+func (d *db) liveLease(lease string) string {
+	return `EXISTS (SELECT 1 FROM hookgate_instance l WHERE l.lease = ` + lease + ` AND l.expires_at > ` + d.clock + `)`
+}
+
 // AddStep implements Store.
-func (d *db) AddStep(ctx context.Context, id string, index int, s action.StepResult) error {
+func (d *db) AddStep(ctx context.Context, id string, index int, s action.StepResult, lease string) error {
 	truncated := int64(0)
 	if s.OutputTruncated {
 		truncated = 1
 	}
-	_, err := d.pool.exec(ctx, `INSERT INTO hookgate_step (`+stepColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+	n, err := d.pool.exec(ctx, `INSERT INTO hookgate_step (`+stepColumns+`)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+		WHERE $12 = '' OR EXISTS (SELECT 1 FROM hookgate_action WHERE id = $1 AND claimed_by = $12)`,
 		id, int64(index), s.Name, string(s.Kind), string(s.Status), nullInt(s.ExitCode), nullInt(s.HTTPStatus),
-		s.DurationMS, []byte(s.Output), truncated, s.Error)
+		s.DurationMS, []byte(s.Output), truncated, s.Error, lease)
+	if err == nil && n == 0 {
+		return ErrFenced
+	}
 	return err
 }
 

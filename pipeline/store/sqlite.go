@@ -53,7 +53,8 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 			t, err := pool.BeginTx(ctx, nil)
 			return sqlTx{sqlQuerier{r: t, stmts: stmts, tx: t}}, err
 		},
-		lock: func(context.Context, querier, string) error { return nil },
+		lock:  func(context.Context, querier, string) error { return nil },
+		clock: `CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)`,
 		unique: func(err error) bool {
 			var sqliteErr *sqlite.Error
 			return errors.As(err, &sqliteErr) && (sqliteErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE ||
@@ -166,6 +167,11 @@ func (r sqlRows) Close() { r.Rows.Close() }
 type sqlTx struct{ sqlQuerier }
 
 func (t sqlTx) native() any { return t.tx }
+
+func (t sqlTx) later(ctx context.Context, query string, args ...any) error {
+	_, err := t.exec(ctx, query, args...)
+	return err
+}
 
 // commit commits the transaction, then prepares the statements it met
 // unprepared.

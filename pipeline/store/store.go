@@ -16,6 +16,9 @@ var (
 	// ErrExists is returned when a hook or webhook of that name (or ID)
 	// already exists.
 	ErrExists = errors.New("already exists")
+	// ErrFenced is returned for a write under a lease that expired, or
+	// for work that another instance took over meanwhile.
+	ErrFenced = errors.New("lease lost: the work was taken over")
 )
 
 // Store keeps actions and step results. Methods are safe for concurrent use.
@@ -32,8 +35,10 @@ type Store interface {
 	Action(ctx context.Context, id string) (*action.Action, error)
 	// Actions lists actions, newest first, with their step results.
 	Actions(ctx context.Context, f Filter) ([]action.Action, error)
-	// AddStep stores the result of the step at index (from 0) of an action.
-	AddStep(ctx context.Context, id string, index int, r action.StepResult) error
+	// AddStep stores the result of the step at index (from 0) of an
+	// action. With a lease, it is refused with ErrFenced unless the
+	// action was claimed under that lease.
+	AddStep(ctx context.Context, id string, index int, r action.StepResult, lease string) error
 	// DeleteFinished deletes the actions that finished before a time, with
 	// their step results, the deliveries that ended before it, with
 	// their attempts, and the events of relay hooks received before it
@@ -59,6 +64,11 @@ type Store interface {
 	// Revision counts the changes made through the API to hooks and
 	// webhooks (BumpRevision).
 	Revision(ctx context.Context) (int64, error)
+	// ListenRevisions calls changed once listening, and then each time
+	// a transaction that bumped the revision commits, on any instance,
+	// until ctx ends (nil) or the connection fails. PostgreSQL only: on
+	// SQLite, where one process holds the database, it waits for ctx.
+	ListenRevisions(ctx context.Context, changed func()) error
 	// Delivery is one delivery, without its attempts, or ErrNotFound.
 	Delivery(ctx context.Context, id string) (*Delivery, error)
 	// Deliveries lists the deliveries of a webhook, newest first, with
@@ -66,6 +76,7 @@ type Store interface {
 	Deliveries(ctx context.Context, webhook string, f DeliveryFilter) ([]Delivery, error)
 	// DeliveryCounts counts deliveries by webhook and status.
 	DeliveryCounts(ctx context.Context) ([]DeliveryCount, error)
+	LeaseStore
 	// Close closes the database.
 	Close() error
 }
@@ -90,12 +101,19 @@ type Tx interface {
 	Insert(ctx context.Context, a *action.Action) (existing string, err error)
 	// Action is one action with its step results, or ErrNotFound.
 	Action(ctx context.Context, id string) (*action.Action, error)
-	// Claim moves a queued action to running, noting the job that runs it.
-	// It reports false when the action was not queued.
-	Claim(ctx context.Context, id string, jobID int64, at time.Time) (bool, error)
+	// Claim moves a queued action to running, noting the job that runs it
+	// and the lease it runs under ("": none, on SQLite). It reports false
+	// when the action was not queued, and ErrFenced when the lease is not
+	// held and unexpired on the database's clock.
+	Claim(ctx context.Context, id string, jobID int64, at time.Time, lease string) (bool, error)
 	// Finish ends an action that is in state from with outcome o. It
-	// reports false when the action was not in that state.
-	Finish(ctx context.Context, id string, from action.Status, o action.Outcome, at time.Time) (bool, error)
+	// reports false when the action was not in that state or, with a
+	// lease, was not claimed under it (another instance took it over).
+	Finish(ctx context.Context, id string, from action.Status, o action.Outcome, at time.Time, lease string) (bool, error)
+	// TakeOver moves a running action to lease when the lease it was
+	// claimed under is no longer held or has expired. It reports false
+	// when the action is not running or its lease is live.
+	TakeOver(ctx context.Context, id string, lease string) (bool, error)
 	// Cancel cancels a queued action, and otherwise tells what it is doing.
 	Cancel(ctx context.Context, id string, at time.Time) (Cancellation, error)
 	// InterruptRunning fails every running action with reason interrupted
@@ -104,7 +122,8 @@ type Tx interface {
 	InterruptRunning(ctx context.Context, at time.Time) ([]string, error)
 	// BumpRevision counts a change made through the API and returns the
 	// new revision. On PostgreSQL it serializes such changes until the
-	// end of the transaction.
+	// end of the transaction, and notifies the instances listening
+	// (ListenRevisions) when it commits.
 	BumpRevision(ctx context.Context) (int64, error)
 	// Revision, Hooks and Webhooks read as the Store's methods do, as
 	// the transaction sees the store.

@@ -65,6 +65,7 @@ func TestConformance(t *testing.T) {
 		{"Hooks", testHooks},
 		{"APIWebhooks", testAPIWebhooks},
 		{"Events", testEvents},
+		{"LeaseFencing", testLeaseFencing},
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
@@ -79,13 +80,13 @@ var ctx = context.Background()
 
 // claim runs Tx.Claim in a transaction of its own.
 func claim(s store.Store, id string, jobID int64, at time.Time) (ok bool, err error) {
-	err = s.InTx(ctx, func(tx store.Tx) error { ok, err = tx.Claim(ctx, id, jobID, at); return err })
+	err = s.InTx(ctx, func(tx store.Tx) error { ok, err = tx.Claim(ctx, id, jobID, at, ""); return err })
 	return ok, err
 }
 
 // finish runs Tx.Finish in a transaction of its own.
 func finish(s store.Store, id string, from action.Status, o action.Outcome, at time.Time) (ok bool, err error) {
-	err = s.InTx(ctx, func(tx store.Tx) error { ok, err = tx.Finish(ctx, id, from, o, at); return err })
+	err = s.InTx(ctx, func(tx store.Tx) error { ok, err = tx.Finish(ctx, id, from, o, at, ""); return err })
 	return ok, err
 }
 
@@ -295,7 +296,7 @@ func testSteps(t *testing.T, s store.Store) {
 		{Name: "last", Kind: action.KindExec, Status: action.StepFailed, ExitCode: &code, Error: "exit status 3"},
 	}
 	for i, st := range steps {
-		if err := s.AddStep(ctx, a.ID, i, st); err != nil {
+		if err := s.AddStep(ctx, a.ID, i, st, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -358,7 +359,7 @@ func testList(t *testing.T, s store.Store) {
 		ids = append(ids, a.ID)
 	}
 	claim(s, ids[4], 1, time.Now())
-	s.AddStep(ctx, ids[4], 0, action.StepResult{Name: "x", Kind: action.KindExec, Status: action.StepSucceeded})
+	s.AddStep(ctx, ids[4], 0, action.StepResult{Name: "x", Kind: action.KindExec, Status: action.StepSucceeded}, "")
 	check := func(f store.Filter, want ...string) {
 		t.Helper()
 		list, err := s.Actions(ctx, f)
@@ -479,7 +480,7 @@ func testDeleteFinished(t *testing.T, s store.Store) {
 	done := action.Outcome{Status: action.StatusSucceeded}
 	for _, a := range []*action.Action{old, recent} {
 		claim(s, a.ID, 1, time.Now())
-		s.AddStep(ctx, a.ID, 0, action.StepResult{Name: "x", Kind: action.KindExec, Status: action.StepSucceeded})
+		s.AddStep(ctx, a.ID, 0, action.StepResult{Name: "x", Kind: action.KindExec, Status: action.StepSucceeded}, "")
 	}
 	finish(s, old.ID, action.StatusRunning, done, time.Now().Add(-2*time.Hour))
 	finish(s, recent.ID, action.StatusRunning, done, time.Now())

@@ -53,7 +53,9 @@ type WebhookTx interface {
 	StartAttempt(ctx context.Context, id string, token int64, at time.Time) (*Delivery, error)
 	// RecordAttempt stores an attempt of a delivery, numbered after the
 	// previous ones, and moves the delivery on as next says; the attempt
-	// is no longer in flight.
+	// is no longer in flight. It does nothing once another attempt, started
+	// at another time than a.At, is in flight (fencing: the delivery's job
+	// was taken over from an instance that lost its lease).
 	RecordAttempt(ctx context.Context, id string, a Attempt, next DeliveryNext) error
 	// HoldPending holds the pending deliveries of a webhook, except those
 	// with an attempt in flight (its outcome decides), and returns how
@@ -275,6 +277,10 @@ func (t *tx) WebhookStates(ctx context.Context) (map[string]webhook.State, error
 	return states, r.Err()
 }
 
+// successResolution is how far behind a webhook's last success may be
+// kept on PostgreSQL (see RecordWebhookResult).
+const successResolution = time.Second
+
 // RecordWebhookResult implements WebhookTx.
 func (t *tx) RecordWebhookResult(ctx context.Context, name string, res WebhookResult) (webhook.State, error) {
 	var state string
@@ -289,11 +295,23 @@ func (t *tx) RecordWebhookResult(ctx context.Context, name string, res WebhookRe
 		if res.KeepFailed {
 			kept = string(webhook.StateFailed)
 		}
-		err = queryOne(ctx, t.q, `UPDATE hookgate_webhook
+		update := `UPDATE hookgate_webhook
 			SET consecutive_failures = CASE WHEN state = $6 THEN consecutive_failures ELSE 0 END,
 			state = CASE WHEN state IN ($3, $6) THEN state ELSE $4 END,
 			last_success_at = CASE WHEN $5 = 1 THEN $2 ELSE last_success_at END
-			WHERE name = $1 RETURNING state`,
+			WHERE name = $1`
+		if t.db.backend == "postgres" {
+			// A success that would change nothing but move the last
+			// success less than successResolution on takes no lock on
+			// the webhook's row, which every delivery's result would
+			// otherwise wait for, across instances.
+			update = `WITH u AS (` + update + ` AND NOT (state = $4 AND consecutive_failures = 0
+				AND ($5 = 0 OR last_success_at >= $2::bigint - ` + micros(successResolution) + `)) RETURNING state)
+				SELECT state FROM u UNION ALL SELECT state FROM hookgate_webhook WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM u)`
+		} else {
+			update += ` RETURNING state`
+		}
+		err = queryOne(ctx, t.q, update,
 			[]any{name, res.At.UnixMicro(), string(webhook.StateDeactivated), string(webhook.StateActive), count, kept}, &state)
 	} else {
 		err = queryOne(ctx, t.q, `UPDATE hookgate_webhook SET consecutive_failures = consecutive_failures + 1,
@@ -330,12 +348,11 @@ func (t *tx) InsertDelivery(ctx context.Context, d *Delivery) error {
 		}
 		headers = string(b)
 	}
-	_, err = t.q.exec(ctx, `INSERT INTO hookgate_delivery (id, webhook, event_id, event_type, action_id, sequence, status,
+	return t.q.later(ctx, `INSERT INTO hookgate_delivery (id, webhook, event_id, event_type, action_id, sequence, status,
 		body, placeholder_values, headers, next_attempt_at, job_token, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) ON CONFLICT (webhook, event_id) DO NOTHING`,
 		d.ID, d.Webhook, d.EventID, d.EventType, d.ActionID, int64(d.Sequence), string(d.Status), d.Body, string(values),
 		headers, microPointer(d.NextAttemptAt), nullToken(d.JobToken), d.CreatedAt.UnixMicro())
-	return err
 }
 
 // HasOpenDelivery implements WebhookTx. On PostgreSQL it locks the open
@@ -370,9 +387,8 @@ func (t *tx) NextWaiting(ctx context.Context, webhookName, actionID string) (str
 
 // ScheduleDelivery implements WebhookTx.
 func (t *tx) ScheduleDelivery(ctx context.Context, id string, s webhook.DeliveryStatus, token int64, next, at time.Time) error {
-	_, err := t.q.exec(ctx, `UPDATE hookgate_delivery SET status = $2, job_token = $3, next_attempt_at = $4,
+	return t.q.later(ctx, `UPDATE hookgate_delivery SET status = $2, job_token = $3, next_attempt_at = $4,
 		attempt_started_at = NULL, updated_at = $5 WHERE id = $1`, id, string(s), nullToken(token), next.UnixMicro(), at.UnixMicro())
-	return err
 }
 
 // StartAttempt implements WebhookTx. The claim and the check of the
@@ -398,15 +414,17 @@ func (t *tx) StartAttempt(ctx context.Context, id string, token int64, at time.T
 
 // RecordAttempt implements WebhookTx.
 func (t *tx) RecordAttempt(ctx context.Context, id string, a Attempt, next DeliveryNext) error {
-	if _, err := t.q.exec(ctx, `INSERT INTO hookgate_attempt (delivery_id, number, at, duration_ms, url, status_code, error, response)
-		SELECT id, attempts + 1, $2, $3, $4, $5, $6, $7 FROM hookgate_delivery WHERE id = $1`,
+	if err := t.q.later(ctx, `INSERT INTO hookgate_attempt (delivery_id, number, at, duration_ms, url, status_code, error, response)
+		SELECT id, attempts + 1, $2, $3, $4, $5, $6, $7 FROM hookgate_delivery
+		WHERE id = $1 AND (attempt_started_at IS NULL OR attempt_started_at = $2)`,
 		id, a.At.UnixMicro(), a.Duration.Milliseconds(), a.URL, nullStatus(a.StatusCode), a.Error, nonNil(a.Response)); err != nil {
 		return err
 	}
-	_, err := t.q.exec(ctx, `UPDATE hookgate_delivery SET attempts = attempts + 1, status = $2, next_attempt_at = $3,
-		job_token = $4, attempt_started_at = NULL, updated_at = $5 WHERE id = $1`,
-		id, string(next.Status), microPointer(next.NextAttemptAt), nullToken(next.JobToken), a.At.Add(a.Duration).UnixMicro())
-	return err
+	return t.q.later(ctx, `UPDATE hookgate_delivery SET attempts = attempts + 1, status = $2, next_attempt_at = $3,
+		job_token = $4, attempt_started_at = NULL, updated_at = $5
+		WHERE id = $1 AND (attempt_started_at IS NULL OR attempt_started_at = $6)`,
+		id, string(next.Status), microPointer(next.NextAttemptAt), nullToken(next.JobToken), a.At.Add(a.Duration).UnixMicro(),
+		a.At.UnixMicro())
 }
 
 // HoldPending implements WebhookTx.

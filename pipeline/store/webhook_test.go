@@ -20,10 +20,10 @@ func inTx(t *testing.T, s store.Store, fn func(tx store.Tx) error) {
 }
 
 // startAttempt runs Tx.StartAttempt in a transaction of its own.
-func startAttempt(t *testing.T, s store.Store, id string, token int64) bool {
+func startAttempt(t *testing.T, s store.Store, id string, token int64, at time.Time) bool {
 	t.Helper()
 	var d *store.Delivery
-	inTx(t, s, func(tx store.Tx) (err error) { d, err = tx.StartAttempt(ctx, id, token, time.Now()); return err })
+	inTx(t, s, func(tx store.Tx) (err error) { d, err = tx.StartAttempt(ctx, id, token, at); return err })
 	if d != nil && (d.ID != id || d.JobToken != token) {
 		t.Errorf("StartAttempt(%s, %d) returned delivery %s with token %d", id, token, d.ID, d.JobToken)
 	}
@@ -60,10 +60,10 @@ func testAttemptInFlight(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
-	if startAttempt(t, s, "dlv_a", 9) {
+	if startAttempt(t, s, "dlv_a", 9, now) {
 		t.Error("an attempt started by a stale job")
 	}
-	if !startAttempt(t, s, "dlv_a", 1) || !startAttempt(t, s, "dlv_a", 1) {
+	if !startAttempt(t, s, "dlv_a", 1, now) || !startAttempt(t, s, "dlv_a", 1, now) {
 		t.Error("an attempt not started by its job, or by its job run again")
 	}
 	var held int64
@@ -85,8 +85,17 @@ func testAttemptInFlight(t *testing.T, s store.Store) {
 	if !slices.Equal(ids, []string{"dlv_b", "dlv_c"}) {
 		t.Errorf("restartable %v, want the held ones only", ids)
 	}
-	if startAttempt(t, s, "dlv_b", 2) || deliveryStatus(t, s, "dlv_b") != webhook.DeliveryHeld {
+	if startAttempt(t, s, "dlv_b", 2, now) || deliveryStatus(t, s, "dlv_b") != webhook.DeliveryHeld {
 		t.Error("a held delivery started")
+	}
+	// The late result of an attempt started at another time (its job was
+	// taken over meanwhile) is refused.
+	inTx(t, s, func(tx store.Tx) error {
+		return tx.RecordAttempt(ctx, "dlv_a", store.Attempt{At: now.Add(-time.Minute), StatusCode: 500},
+			store.DeliveryNext{Status: webhook.DeliveryFailed})
+	})
+	if deliveryStatus(t, s, "dlv_a") != webhook.DeliveryPending {
+		t.Errorf("a late result of a taken-over attempt was stored: %s", deliveryStatus(t, s, "dlv_a"))
 	}
 	inTx(t, s, func(tx store.Tx) error {
 		st, err := tx.RecordWebhookResult(ctx, "w", store.WebhookResult{OK: true, At: now, CountSuccess: true, FailAfter: 1, KeepFailed: true})
@@ -105,7 +114,7 @@ func testAttemptInFlight(t *testing.T, s store.Store) {
 	if deliveryStatus(t, s, "dlv_a") != webhook.DeliverySucceeded {
 		t.Errorf("the delivery in flight: %s", deliveryStatus(t, s, "dlv_a"))
 	}
-	if startAttempt(t, s, "dlv_c", 7) || deliveryStatus(t, s, "dlv_c") != webhook.DeliveryHeld {
+	if startAttempt(t, s, "dlv_c", 7, now) || deliveryStatus(t, s, "dlv_c") != webhook.DeliveryHeld {
 		t.Errorf("a delivery of a failed webhook: %s", deliveryStatus(t, s, "dlv_c"))
 	}
 	// A restart sets the webhook active: attempts start again.
@@ -115,7 +124,7 @@ func testAttemptInFlight(t *testing.T, s store.Store) {
 		}
 		return tx.ScheduleDelivery(ctx, "dlv_c", webhook.DeliveryPending, 8, now, now)
 	})
-	if !startAttempt(t, s, "dlv_c", 8) {
+	if !startAttempt(t, s, "dlv_c", 8, now) {
 		t.Error("a restarted delivery not started")
 	}
 }
@@ -222,7 +231,7 @@ func testAPIWebhooks(t *testing.T, s store.Store) {
 	if d, _ := s.Delivery(ctx, "dlv_a"); !retried || d.Status != webhook.DeliveryPending || d.JobToken != 42 {
 		t.Errorf("retried %v: %+v", retried, d)
 	}
-	startAttempt(t, s, "dlv_a", 42)
+	startAttempt(t, s, "dlv_a", 42, now)
 	inTx(t, s, func(tx store.Tx) (err error) { retried, err = tx.RetryDelivery(ctx, "dlv_a", 43, now); return err })
 	if d, _ := s.Delivery(ctx, "dlv_a"); retried || d.JobToken != 42 {
 		t.Errorf("a delivery in flight retried: %+v", d)
