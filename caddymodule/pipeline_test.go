@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -317,8 +315,8 @@ func TestDatabaseLostAnswers503(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cut := tcpProxy(t, u.Host)
-	u.Host = cut.addr
+	cut := storetest.NewProxy(t, u.Host)
+	u.Host = cut.Addr()
 	tester := caddytest.NewTester(t)
 	tester.InitServer(fmt.Sprintf(`{
 	admin localhost:2999
@@ -341,7 +339,7 @@ http://localhost:9080 {
 	if status, _, answer := post(t, tester, "POST", "http://localhost:9080/", []byte(`{}`), nil); status != 202 {
 		t.Fatalf("with the database: %d %s", status, answer)
 	}
-	cut.cut(true)
+	cut.Cut()
 	status, header, answer := post(t, tester, "POST", "http://localhost:9080/", []byte(`{}`), nil)
 	if status != 503 || !strings.Contains(answer, `"error":"storage_unavailable"`) {
 		t.Errorf("without the database: %d %s", status, answer)
@@ -350,7 +348,7 @@ http://localhost:9080 {
 		t.Errorf("Content-Type %q", header.Get("Content-Type"))
 	}
 	// The database comes back: hooks are accepted again.
-	cut.cut(false)
+	cut.Restore()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		status, _, answer = post(t, tester, "POST", "http://localhost:9080/", []byte(`{}`), nil)
@@ -372,65 +370,4 @@ http://localhost:9080 {
 	respond "bye"
 }
 `, "caddyfile")
-}
-
-// proxy forwards TCP connections to a target, so that a test can take a
-// database away from a running Caddy and give it back.
-type proxy struct {
-	addr   string
-	ln     net.Listener
-	mu     sync.Mutex
-	conns  []net.Conn
-	broken bool
-}
-
-// tcpProxy starts a proxy on 127.0.0.1 to target, stopped when the test
-// ends.
-func tcpProxy(t *testing.T, target string) *proxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{addr: ln.Addr().String(), ln: ln}
-	t.Cleanup(func() { ln.Close(); p.cut(true) })
-	go func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			broken := p.broken
-			p.mu.Unlock()
-			if broken {
-				in.Close()
-				continue
-			}
-			out, err := net.Dial("tcp", target)
-			if err != nil {
-				in.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, in, out)
-			p.mu.Unlock()
-			go func() { io.Copy(out, in); out.Close() }()
-			go func() { io.Copy(in, out); in.Close() }()
-		}
-	}()
-	return p
-}
-
-// cut breaks the proxy (its connections are closed and new ones refused),
-// or mends it.
-func (p *proxy) cut(broken bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.broken = broken
-	if broken {
-		for _, c := range p.conns {
-			c.Close()
-		}
-		p.conns = nil
-	}
 }

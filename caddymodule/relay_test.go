@@ -274,8 +274,8 @@ func TestRelayDatabaseLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cut := tcpProxy(t, u.Host)
-	u.Host = cut.addr
+	cut := storetest.NewProxy(t, u.Host)
+	u.Host = cut.Addr()
 	r := newReceiver(t)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(fmt.Sprintf(`{
@@ -317,13 +317,13 @@ http://localhost:9080 {
 		status, _, answer := post(t, tester, "POST", "http://localhost:9080"+path, []byte(`{"id":"`+id+`"}`), map[string]string{"X-Id": id})
 		return status, answer
 	}
-	cut.cut(true)
+	cut.Cut()
 	for _, path := range []string{"/relay", "/deploy"} {
 		if status, answer := send(path, "lost"+path); status != 503 || !strings.Contains(answer, `"error":"storage_unavailable"`) {
 			t.Errorf("%s without the database: %d %s", path, status, answer)
 		}
 	}
-	cut.cut(false)
+	cut.Restore()
 	deadline := time.Now().Add(20 * time.Second)
 	for _, path := range []string{"/relay", "/deploy"} {
 		for {
