@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hookgate/hookgate/pipeline/engine"
+	"github.com/hookgate/hookgate/pipeline/hook"
 	"github.com/hookgate/hookgate/pipeline/webhook"
 )
 
@@ -61,26 +62,12 @@ func (h *Handler) received(r *http.Request, vars map[string]any, body []byte, de
 }
 
 // secretHeader reports whether a header authenticates the hook, and so is
-// not kept with it: authorization and cookies, the hook's own signature
-// header, and every header named for a signature, token, secret or HMAC
-// (X-Hub-Signature-256, X-Gitlab-Token, Stripe-Signature,
-// X-Shopify-Hmac-Sha256, ...).
+// not kept with it: every credential header (hook.CredentialHeader), and
+// the hook's own signature header whatever its name.
 func (h *Handler) secretHeader(name string) bool {
-	lower := strings.ToLower(name)
-	switch lower {
-	case "authorization", "proxy-authorization", "cookie":
-		return true
-	}
-	if h.Signature != nil && h.Signature.Header != "" && strings.EqualFold(name, h.Signature.Header) ||
-		h.authHeader != "" && strings.EqualFold(name, h.authHeader) {
-		return true
-	}
-	for _, word := range []string{"signature", "token", "secret", "hmac"} {
-		if strings.Contains(lower, word) {
-			return true
-		}
-	}
-	return false
+	return hook.CredentialHeader(name) ||
+		h.Signature != nil && h.Signature.Header != "" && strings.EqualFold(name, h.Signature.Header) ||
+		h.authHeader != "" && strings.EqualFold(name, h.authHeader)
 }
 
 // notStored answers a hook whose action or event (what) could not be

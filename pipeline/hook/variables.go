@@ -237,7 +237,7 @@ func (e *Extractor) lookup(i int, r *Request) (val any, present, ok bool) {
 	case fromQuery:
 		return text(r.Query[e.keys[i]], t)
 	case fromHeaders:
-		return object(r.Header, t, credential)
+		return object(r.Header, t, CredentialHeader)
 	case fromQueries:
 		return object(r.Query, t, nil)
 	case fromRawBody:
@@ -289,14 +289,16 @@ func object[M ~map[string][]string](m M, t Type, skip func(string) bool) (val an
 	return obj, true, true
 }
 
-// credentialWords mark the headers that header:* leaves out, since its
-// value is stored with the action, shown by the API and passed to
-// commands: Authorization, Cookie, and every provider's signature or
+// credentialWords mark the headers that carry a credential: Authorization
+// (Proxy-Authorization too), Cookie, and every provider's signature or
 // token header (X-Hub-Signature-256, X-Gitlab-Token, X-Shopify-Hmac-Sha256).
 var credentialWords = []string{"authorization", "cookie", "signature", "token", "secret", "hmac"}
 
-// credential reports whether a header carries a credential.
-func credential(name string) bool {
+// CredentialHeader reports whether a header carries a credential, and so
+// is never kept or passed on with a hook: header:* leaves it out (its
+// value is stored with the action, shown by the API and passed to
+// commands), and so does a relayed hook.received event.
+func CredentialHeader(name string) bool {
 	name = strings.ToLower(name)
 	for _, w := range credentialWords {
 		if strings.Contains(name, w) {
