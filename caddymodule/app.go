@@ -65,6 +65,12 @@ type App struct {
 	// path. Default: /hooks/<id> on the host the API was called on.
 	PublicURL string `json:"public_url,omitempty"`
 
+	// RequestLog is how many of the latest incoming requests this
+	// instance keeps in memory for the management API's GET /requests
+	// and the dashboard (each with the first 16 KiB of its body). 0 turns
+	// the log off. Default: 1000.
+	RequestLog *int `json:"request_log,omitempty"`
+
 	plans map[string]bool
 	hooks []webhook.Definition
 	allow []netip.Prefix
@@ -78,7 +84,9 @@ type App struct {
 	// started is closed once Start has set engine: Caddy may start the
 	// HTTP app, and serve hooks, before this one.
 	started chan struct{}
-	logger  *zap.Logger
+	// requests is the request log, nil when it is off.
+	requests *RequestLog
+	logger   *zap.Logger
 }
 
 // Storage selects the database.
@@ -194,6 +202,14 @@ func (a *App) Provision(ctx caddy.Context) error {
 			return err
 		}
 	}
+	size := defaultRequestLog
+	if a.RequestLog != nil {
+		size = *a.RequestLog
+	}
+	if size < 0 {
+		return fmt.Errorf("request_log %d: want a number of requests, or 0 for none", size)
+	}
+	a.requests = requestLogOf(size)
 	a.plans = make(map[string]bool, len(a.Pipelines))
 	for _, p := range a.Pipelines {
 		if a.plans[p.Name] {
@@ -221,6 +237,18 @@ func (a *App) Provision(ctx caddy.Context) error {
 		a.hooks[i] = def
 	}
 	return registerMetrics(ctx.GetMetricsRegistry(), a)
+}
+
+// Requests is the request log of this instance; nil when it is off.
+func (a *App) Requests() *RequestLog { return a.requests }
+
+// requestLog is Requests of an app that may be absent (a pass-through
+// hook without the hookgate app).
+func (a *App) requestLog() *RequestLog {
+	if a == nil {
+		return nil
+	}
+	return a.requests
 }
 
 // checkPublicURL checks that public_url is an http or https URL with a host.

@@ -137,7 +137,7 @@ func (h *APIHandler) routes() *http.ServeMux {
 	for pattern, fn := range h.nativeRoutes() {
 		mux.HandleFunc(pattern, h.handle(fn))
 	}
-	for _, dialect := range []map[string]apiFunc{h.oneNCERoutes()} {
+	for _, dialect := range []map[string]apiFunc{h.oneNCERoutes(), h.dashboardRoutes()} {
 		for pattern, fn := range dialect {
 			mux.HandleFunc(pattern, h.handle(fn))
 		}

@@ -125,6 +125,16 @@ var schema = [][]string{
 		`CREATE TABLE hookgate_revision (revision BIGINT NOT NULL)`,
 		`INSERT INTO hookgate_revision (revision) VALUES (0)`,
 	},
+	{
+		// The dashboard's lists, newest first, a page at a time, and its
+		// stats over a time window.
+		`CREATE INDEX hookgate_action_pipeline_id ON hookgate_action (pipeline, id)`,
+		`CREATE INDEX hookgate_action_status_id ON hookgate_action (status, id)`,
+		`CREATE INDEX hookgate_action_pipeline_status_id ON hookgate_action (pipeline, status, id)`,
+		`CREATE INDEX hookgate_action_created ON hookgate_action (created_at)`,
+		`CREATE INDEX hookgate_delivery_webhook_id ON hookgate_delivery (webhook, id)`,
+		`CREATE INDEX hookgate_attempt_at ON hookgate_attempt (at)`,
+	},
 }
 
 // migrateRiver applies River's migrations, each in its own transaction

@@ -207,6 +207,8 @@ type DeliveryNext struct {
 type DeliveryFilter struct {
 	// Status keeps the deliveries in one status; empty keeps all.
 	Status webhook.DeliveryStatus
+	// ActionID keeps the deliveries of one action's events; empty keeps all.
+	ActionID string
 	// Limit is the most deliveries returned. Default and maximum: 1000.
 	Limit int
 	// Offset skips that many deliveries first.
@@ -524,6 +526,10 @@ func (d *db) Deliveries(ctx context.Context, webhookName string, f DeliveryFilte
 	if f.Status != "" {
 		args = append(args, string(f.Status))
 		q += ` AND status = $2`
+	}
+	if f.ActionID != "" {
+		args = append(args, f.ActionID)
+		q += fmt.Sprintf(" AND action_id = $%d", len(args))
 	}
 	limit := f.Limit
 	if limit <= 0 || limit > maxLimit {
