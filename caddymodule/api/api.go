@@ -39,6 +39,11 @@ type APIHandler struct {
 	// that ends up empty fails the config load.
 	Tokens []APIToken `json:"tokens,omitempty"`
 
+	// UIOff turns the dashboard off: without it, its files are served
+	// under <mount>/ui/ (no token needed to load them; every data request
+	// of the page sends one).
+	UIOff bool `json:"ui_off,omitempty"`
+
 	app    *caddymodule.App
 	mux    *http.ServeMux
 	keys   []tokenKey
@@ -97,6 +102,9 @@ func (h *APIHandler) Provision(ctx caddy.Context) error {
 // ServeHTTP authenticates the request and serves its route; it never
 // calls the next handler.
 func (h *APIHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	if h.serveUI(w, r) {
+		return nil
+	}
 	write, ok := h.authenticate(r)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hookgate"`)

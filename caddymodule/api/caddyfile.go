@@ -15,9 +15,11 @@ func init() {
 //
 //	hookgate_api {
 //		token <value> read|write
+//		ui off
 //	}
 //
-// token may be repeated; at least one is required.
+// token may be repeated; at least one is required. ui off turns the
+// dashboard (<mount>/ui/) off.
 func parseAPIHandler(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	handler := new(APIHandler)
 	err := handler.UnmarshalCaddyfile(h.Dispenser)
@@ -42,6 +44,11 @@ func (h *APIHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("token: access %q: want read or write", args[1])
 			}
 			h.Tokens = append(h.Tokens, APIToken{Value: args[0], Access: args[1]})
+		case "ui":
+			if !d.NextArg() || d.Val() != "off" || d.NextArg() {
+				return d.Err("ui: want `ui off` (the dashboard is on by default)")
+			}
+			h.UIOff = true
 		default:
 			return d.Errf("unknown hookgate_api option %q", d.Val())
 		}
