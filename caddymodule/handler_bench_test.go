@@ -16,6 +16,20 @@ import (
 // hook: read the 8.8 KB GitHub push body, verify its signature, extract
 // three variables with gjson, set the placeholders and pass on.
 func BenchmarkHandlerGitHubPush(b *testing.B) {
+	benchmarkGitHubPush(b, nil)
+}
+
+// BenchmarkHandlerRequestLog is BenchmarkHandlerGitHubPush without and
+// with the request log (SPEC 8), in one run: what logging costs the
+// pass-through path.
+func BenchmarkHandlerRequestLog(b *testing.B) {
+	b.Run("off", func(b *testing.B) { benchmarkGitHubPush(b, &App{}) })
+	b.Run("on", func(b *testing.B) { benchmarkGitHubPush(b, &App{requests: newRequestLog(defaultRequestLog)}) })
+}
+
+// benchmarkGitHubPush runs the hot path with the handler's app set to
+// app (nil: a hook without the hookgate app).
+func benchmarkGitHubPush(b *testing.B, app *App) {
 	push := readPayload(b, "github-push.json")
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	defer cancel()
@@ -33,6 +47,7 @@ func BenchmarkHandlerGitHubPush(b *testing.B) {
 		b.Fatal(err)
 	}
 	h.logger = zap.NewNop() // measure the handler, not the test's debug log
+	h.app = app
 
 	sig := githubSignature(githubSecret, push)
 	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
