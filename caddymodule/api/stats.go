@@ -1,11 +1,13 @@
 package api
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/hookgate/hookgate/pipeline/engine"
+	"github.com/hookgate/hookgate/pipeline/store"
 )
 
 // statsIntervals are the interval lengths GET /stats picks from: the
@@ -30,8 +32,6 @@ type statsJSON struct {
 	// Deliveries counts the delivery attempts made in the window by
 	// outcome, with their latency.
 	Deliveries deliveryStatsJSON `json:"deliveries"`
-	// Webhooks counts the webhooks by state, now.
-	Webhooks map[string]int `json:"webhooks"`
 }
 
 // hookStatsJSON is the incoming requests' part of the stats.
@@ -93,7 +93,6 @@ func (h *APIHandler) getStats(w http.ResponseWriter, r *http.Request, e *engine.
 		Hooks:      hookStatsJSON{Total: map[string]int64{}, Series: make([]map[string]int64, n)},
 		Actions:    actionStatsJSON{Total: map[string]int64{}, Series: make([]map[string]int64, n)},
 		Deliveries: deliveryStatsJSON{Series: make([]attemptsWindow, n)},
-		Webhooks:   map[string]int{},
 	}
 	for i := range n {
 		out.Hooks.Series[i], out.Actions.Series[i] = map[string]int64{}, map[string]int64{}
@@ -104,12 +103,12 @@ func (h *APIHandler) getStats(w http.ResponseWriter, r *http.Request, e *engine.
 			out.Hooks.Total[c.Result] += c.N
 		}
 	}
-	actions, err := e.ActionStats(r.Context(), since, interval)
+	window, err := e.Window(r.Context(), since, interval)
 	if err != nil {
 		return err
 	}
 	var finished, runMicros int64
-	for _, b := range actions {
+	for _, b := range window.Actions {
 		if b.Interval >= 0 && int(b.Interval) < n {
 			out.Actions.Series[b.Interval][string(b.Status)] += b.N
 		}
@@ -119,36 +118,35 @@ func (h *APIHandler) getStats(w http.ResponseWriter, r *http.Request, e *engine.
 	if finished > 0 {
 		out.Actions.AvgDurationMs = float64(runMicros) / float64(finished) / 1000
 	}
-	attempts, err := e.AttemptStats(r.Context(), since, interval)
-	if err != nil {
-		return err
-	}
-	var all []int64
-	for _, b := range attempts {
+	var all []store.DurationCount
+	for _, b := range window.Attempts {
 		if b.Interval >= 0 && int(b.Interval) < n {
-			out.Deliveries.Series[b.Interval] = attemptsWindow{b.Succeeded, b.Failed, percentiles(b.DurationsMs)}
+			out.Deliveries.Series[b.Interval] = attemptsWindow{b.Succeeded, b.Failed, percentiles(b.Durations)}
 		}
 		out.Deliveries.Succeeded += b.Succeeded
 		out.Deliveries.Failed += b.Failed
-		all = append(all, b.DurationsMs...)
+		all = append(all, b.Durations...)
 	}
-	slices.Sort(all)
+	slices.SortFunc(all, func(a, b store.DurationCount) int { return cmp.Compare(a.Ms, b.Ms) })
 	out.Deliveries.LatencyMs = percentiles(all)
-	webhooks, err := e.Webhooks(r.Context())
-	if err != nil {
-		return err
-	}
-	for _, wh := range webhooks {
-		out.Webhooks[string(wh.State)]++
-	}
 	return reply(w, http.StatusOK, out)
 }
 
-// percentiles are the p50 and p95 of sorted durations.
-func percentiles(sorted []int64) latencyJSON {
-	if len(sorted) == 0 {
-		return latencyJSON{}
+// percentiles are the p50 and p95 of attempts counted by duration,
+// shortest first.
+func percentiles(counts []store.DurationCount) latencyJSON {
+	var total int64
+	for _, c := range counts {
+		total += c.N
 	}
-	at := func(p float64) int64 { return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))] }
+	at := func(p float64) int64 {
+		rank, seen := int64(p*float64(total)), int64(0)
+		for _, c := range counts {
+			if seen += c.N; seen > rank {
+				return c.Ms
+			}
+		}
+		return 0
+	}
 	return latencyJSON{P50: at(0.50), P95: at(0.95)}
 }

@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"slices"
+	"fmt"
 	"time"
 
 	"github.com/hookgate/hookgate/pipeline/action"
@@ -21,16 +21,24 @@ type ActionBucket struct {
 	Finished, RunMicros int64
 }
 
-// AttemptBucket counts the delivery attempts of one interval, and holds
-// their durations for percentiles.
+// AttemptBucket counts the delivery attempts of one interval, by outcome
+// and by duration.
 type AttemptBucket struct {
 	// Interval is the interval's index from the start of the window.
 	Interval int64
 	// Succeeded and Failed count the attempts by outcome (a 2xx answer
 	// or not).
 	Succeeded, Failed int64
-	// DurationsMs are the attempts' durations, ascending.
-	DurationsMs []int64
+	// Durations count the attempts by duration, ascending.
+	Durations []DurationCount
+}
+
+// DurationCount is how many attempts took one duration.
+type DurationCount struct {
+	// Ms is the duration in milliseconds.
+	Ms int64
+	// N is how many attempts took it.
+	N int64
 }
 
 // ActionStats counts the actions created since a time by interval and
@@ -58,41 +66,49 @@ func (d *db) ActionStats(ctx context.Context, since time.Time, interval time.Dur
 }
 
 // AttemptStats gathers the delivery attempts made since a time by
-// interval.
+// interval, counted by duration in SQL, so that the percentiles are exact
+// without reading each attempt.
 func (d *db) AttemptStats(ctx context.Context, since time.Time, interval time.Duration) ([]AttemptBucket, error) {
 	r, err := d.pool.query(ctx, `SELECT (at - CAST($1 AS BIGINT)) / CAST($2 AS BIGINT), duration_ms,
-		CASE WHEN status_code >= 200 AND status_code < 300 THEN 1 ELSE 0 END
-		FROM hookgate_attempt WHERE at >= CAST($1 AS BIGINT)`, since.UnixMicro(), interval.Microseconds())
+		CASE WHEN status_code >= 200 AND status_code < 300 THEN 1 ELSE 0 END, count(*)
+		FROM hookgate_attempt WHERE at >= CAST($1 AS BIGINT) GROUP BY 1, 2, 3 ORDER BY 1, 2`, since.UnixMicro(), interval.Microseconds())
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	byInterval := make(map[int64]*AttemptBucket)
+	var out []AttemptBucket
 	for r.Next() {
-		var i, ms, ok int64
-		if err := r.Scan(&i, &ms, &ok); err != nil {
+		var i, ms, ok, n int64
+		if err := r.Scan(&i, &ms, &ok, &n); err != nil {
 			return nil, err
 		}
-		b := byInterval[i]
-		if b == nil {
-			b = &AttemptBucket{Interval: i}
-			byInterval[i] = b
+		if len(out) == 0 || out[len(out)-1].Interval != i {
+			out = append(out, AttemptBucket{Interval: i})
 		}
+		b := &out[len(out)-1]
 		if ok == 1 {
-			b.Succeeded++
+			b.Succeeded += n
 		} else {
-			b.Failed++
+			b.Failed += n
 		}
-		b.DurationsMs = append(b.DurationsMs, ms)
+		b.Durations = append(b.Durations, DurationCount{Ms: ms, N: n})
 	}
-	if err := r.Err(); err != nil {
-		return nil, err
+	return out, r.Err()
+}
+
+// CountActions counts the actions a filter selects (its limit and offset
+// aside), from an index.
+func (d *db) CountActions(ctx context.Context, f Filter) (int64, error) {
+	q, args := `SELECT count(*) FROM hookgate_action WHERE 1 = 1`, []any{}
+	if f.Pipeline != "" {
+		args = append(args, f.Pipeline)
+		q += fmt.Sprintf(" AND pipeline = $%d", len(args))
 	}
-	out := make([]AttemptBucket, 0, len(byInterval))
-	for _, b := range byInterval {
-		slices.Sort(b.DurationsMs)
-		out = append(out, *b)
+	if f.Status != "" {
+		args = append(args, string(f.Status))
+		q += fmt.Sprintf(" AND status = $%d", len(args))
 	}
-	slices.SortFunc(out, func(a, b AttemptBucket) int { return int(a.Interval - b.Interval) })
-	return out, nil
+	var n int64
+	err := queryOne(ctx, d.pool, q, args, &n)
+	return n, err
 }

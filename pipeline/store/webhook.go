@@ -535,8 +535,12 @@ func (d *db) Deliveries(ctx context.Context, webhookName string, f DeliveryFilte
 	if limit <= 0 || limit > maxLimit {
 		limit = maxLimit
 	}
+	order := "id DESC"
+	if f.ActionID != "" {
+		order = "sequence DESC, id DESC" // the order of the action's index (hookgate_delivery_chain)
+	}
 	args = append(args, int64(limit), int64(max(f.Offset, 0)))
-	q += fmt.Sprintf(" ORDER BY id DESC LIMIT $%d OFFSET $%d", len(args)-1, len(args))
+	q += fmt.Sprintf(" ORDER BY %s LIMIT $%d OFFSET $%d", order, len(args)-1, len(args))
 	list, err := scanDeliveries(d.pool.query(ctx, q, args...))
 	if err != nil || len(list) == 0 {
 		return list, err
