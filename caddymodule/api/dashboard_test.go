@@ -308,13 +308,16 @@ func TestDashboard(t *testing.T) {
 		if os.Getenv("HOOKGATE_SCREENSHOTS") == "1" {
 			dir = filepath.Join("..", "..", "docs")
 		}
-		for _, shot := range []struct{ name, hash, shows string }{
-			{"dashboard-overview.png", "#/", "Delivery attempts"},
-			{"dashboard-requests.png", "#/requests", "signature_invalid"},
-			{"dashboard-action.png", "#/actions/" + queued.ActionID, "To status-ok"},
+		for _, shot := range []struct{ name, hash, shows, open string }{
+			{"dashboard-overview.png", "#/", "Delivery attempts", ""},
+			{"dashboard-requests.png", "#/requests?result=rejected", "signature_invalid", "headers and body"},
+			{"dashboard-action.png", "#/actions/" + queued.ActionID, "To status-ok", ""},
 		} {
 			tb.run(chromedp.Navigate(uiBase + shot.hash))
 			tb.waitText(shot.shows)
+			if shot.open != "" {
+				tb.run(chromedp.Click(chromedp.Search(fmt.Sprintf(`//summary[normalize-space()=%q]`, shot.open))))
+			}
 			if err := os.WriteFile(filepath.Join(dir, shot.name), tb.screenshot(), 0o644); err != nil {
 				t.Fatal(err)
 			}

@@ -17,8 +17,9 @@ export async function requests(query) {
     rows.push(tr([
       time(r.time), r.hook, `${r.method} ${r.path}`, badge(r.result), r.status ?? 'passed on', r.detail || '',
       r.actionId ? link('#/actions/' + encodeURIComponent(r.actionId), r.actionId) : '',
-      el('details', { 'data-key': 'req-' + r.id }, el('summary', {}, 'headers and body'), requestDetail(r)),
     ]));
+    rows.push(el('tr', { class: 'sub' }, el('td', { colspan: 7 },
+      el('details', { 'data-key': 'req-' + r.id }, el('summary', {}, 'headers and body'), requestDetail(r)))));
   }
   return el('div', {},
     el('h1', {}, 'Requests'),
@@ -28,7 +29,7 @@ export async function requests(query) {
       { name: 'result', label: 'Result', options: results },
       { name: 'since', label: 'Since', options: [['', 'any time'], ['15m', 'last 15 minutes'], ['1h', 'last hour'], ['24h', 'last 24 hours']] },
     ]),
-    table(['Time', 'Hook', 'Request', 'Result', 'Status', 'Why', 'Action', ''], rows, 'Incoming requests, newest first'),
+    table(['Time', 'Hook', 'Request', 'Result', 'Status', 'Why', 'Action'], rows, 'Incoming requests, newest first'),
     pager(answer),
     curlLine('GET', path));
 }
