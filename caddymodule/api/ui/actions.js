@@ -3,7 +3,7 @@
 // and deliveries it made, with every attempt.
 import { el, table, tr, badge, time, link, pre, text } from './dom.js';
 import { api, items, session } from './api.js';
-import { filters, pager, pageQuery, command, section, editing, fail, say, curlLine, refresh } from './controls.js';
+import { filters, pager, pageQuery, command, section, requestForm, curlLine, refresh } from './controls.js';
 import { deliveryDetail } from './webhooks.js';
 
 const states = ['', 'queued', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -44,31 +44,15 @@ function duration(a) {
 function runForm(pipelines) {
   const pipeline = el('select', { id: 'run-pipeline' }, pipelines.map((p) => el('option', { value: p.name }, p.name)));
   const vars = el('textarea', { id: 'run-variables', rows: 3, cols: 40 }, '{}');
-  const curlBox = el('code');
-  const path = () => `pipelines/${encodeURIComponent(pipeline.value)}/run`;
-  const body = () => { try { return { variables: JSON.parse(vars.value || '{}') }; } catch { return null; } };
-  const show = () => { curlBox.textContent = curlLine('POST', path(), body() || {}).querySelector('code').textContent; };
-  const form = editing(el('form', { class: 'create', 'aria-label': 'Run a pipeline' },
+  const request = () => {
+    let variables;
+    try { variables = JSON.parse(vars.value || '{}'); } catch { throw new Error('Variables: not a JSON object'); }
+    return ['POST', `pipelines/${encodeURIComponent(pipeline.value)}/run`, { variables }];
+  };
+  return requestForm('Run a pipeline', 'Run', [
     el('label', { for: 'run-pipeline' }, 'Pipeline'), pipeline,
     el('label', { for: 'run-variables' }, 'Variables (JSON object)'), vars,
-    el('button', { type: 'submit' }, 'Run'),
-    el('details', { class: 'curl' }, el('summary', {}, 'curl'), curlBox)));
-  form.addEventListener('input', show);
-  form.addEventListener('change', show);
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    const b = body();
-    if (!b) { say('Variables: not a JSON object', true); return; }
-    try {
-      const a = await api('POST', path(), b);
-      delete form.dataset.dirty;
-      location.hash = '#/actions/' + encodeURIComponent(a.action_id || a.id);
-    } catch (err) {
-      fail(err);
-    }
-  });
-  show();
-  return form;
+  ], request, (a) => { location.hash = '#/actions/' + encodeURIComponent(a.action_id || a.id); });
 }
 
 // actionView is one action and everything it is linked to.

@@ -120,8 +120,35 @@ export function section(title, ...children) {
   return el('section', {}, el('h2', {}, title), children);
 }
 
-// dirty marks a form as being edited, so that a refresh leaves it alone.
-export function editing(form) {
-  form.addEventListener('input', () => { form.dataset.dirty = '1'; });
+// requestForm is a form that makes one API request: its fields, then
+// its submit button and the curl line of the request as filled in. A
+// refresh leaves it alone while it is being edited. request gives
+// [method, path, body] (and throws on a field it cannot read); done gets
+// the answer.
+export function requestForm(label, submit, fields, request, done) {
+  const curlBox = el('code');
+  const form = el('form', { class: 'create', 'aria-label': label },
+    fields, el('button', { type: 'submit' }, submit), el('details', { class: 'curl' }, el('summary', {}, 'curl'), curlBox));
+  const show = () => {
+    try {
+      const [method, path, body] = request();
+      curlBox.textContent = curl(method, path, body);
+    } catch (err) {
+      curlBox.textContent = String(err.message);
+    }
+  };
+  form.addEventListener('input', () => { form.dataset.dirty = '1'; show(); });
+  form.addEventListener('change', show);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      const answer = await api(...request());
+      delete form.dataset.dirty;
+      await done(answer);
+    } catch (err) {
+      fail(err);
+    }
+  });
+  show();
   return form;
 }

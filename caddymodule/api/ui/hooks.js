@@ -2,7 +2,7 @@
 // with its variables editor.
 import { el, table, tr, badge } from './dom.js';
 import { api, items, quote, session } from './api.js';
-import { command, section, editing, fail, say, curlLine, refresh } from './controls.js';
+import { command, section, requestForm, say, refresh } from './controls.js';
 
 export async function hooks() {
   const pipelines = items(await api('GET', 'pipelines?pageSize=100'));
@@ -42,33 +42,18 @@ function createForm(pipelines) {
     action_type: 'deploy',
     settings: { variables: [...vars.children].map(readVariable).filter((v) => v.name) },
   });
-  const curlBox = el('code');
-  const form = editing(el('form', { class: 'create', 'aria-label': 'Create an incoming hook' },
+  return requestForm('Create an incoming hook', 'Create hook', [
     field('hook-pipeline', 'Pipeline', pipeline), field('hook-name', 'Name', name),
-    el('label', { for: 'hook-requires' }, requires, ' Requires a signature'),
+    el('label', { for: 'hook-requires', class: 'inline' }, requires, ' Requires a signature'),
     field('hook-algorithm', 'Secret algorithm', algorithm), field('hook-header', 'Signature header', header),
     el('fieldset', {}, el('legend', {}, 'Variables'),
       el('div', { class: 'scroll' }, el('table', {}, el('thead', {}, el('tr', {}, ['Name', 'Path', 'Type', 'Required', 'Default', ''].map((h) => el('th', {}, h)))), vars)),
       el('button', { type: 'button', onclick: addVar }, 'Add a variable')),
-    el('button', { type: 'submit' }, 'Create hook'),
-    el('details', { class: 'curl' }, el('summary', {}, 'curl'), curlBox),
-    result));
-  const showCurl = () => { curlBox.textContent = `curl -X POST -H "Authorization: Bearer $HOOKGATE_TOKEN" ${quote(new URL(`../pipelines/${encodeURIComponent(pipeline.value)}/hooks/incoming`, location.href).href)} -H 'Content-Type: application/json' -d ${quote(JSON.stringify(body()))}`; };
-  form.addEventListener('input', showCurl);
-  form.addEventListener('change', showCurl);
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    try {
-      const created = await api('POST', `pipelines/${encodeURIComponent(pipeline.value)}/hooks/incoming`, body());
-      delete form.dataset.dirty;
-      say(`Hook ${created.name} created`, false);
-      result.replaceChildren(createdHook(created));
-    } catch (err) {
-      fail(err);
-    }
+    result,
+  ], () => ['POST', `pipelines/${encodeURIComponent(pipeline.value)}/hooks/incoming`, body()], (created) => {
+    say(`Hook ${created.name} created`, false);
+    result.replaceChildren(createdHook(created));
   });
-  showCurl();
-  return form;
 }
 
 // variableRow is a row of the variables editor.

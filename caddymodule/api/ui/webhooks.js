@@ -3,7 +3,7 @@
 // every attempt's request and answer, retry and bulk retry.
 import { el, table, tr, badge, time, link, pre, text } from './dom.js';
 import { api, items, session } from './api.js';
-import { filters, pager, pageQuery, command, section, editing, fail, say, curlLine, refresh } from './controls.js';
+import { filters, pager, pageQuery, command, section, requestForm, say, curlLine, refresh } from './controls.js';
 
 const eventTypes = ['action.queued', 'action.running', 'action.succeeded', 'action.failed', 'action.cancelled', 'hook.rejected'];
 const webhookStates = ['', 'INTEGRATION_ACTIVE', 'INTEGRATION_NEW', 'INTEGRATION_FAILED', 'INTEGRATION_DEACTIVATED'];
@@ -69,35 +69,20 @@ function createForm() {
     return { name: name.value, url: url.value, headers: h,
       eventTypes: types.filter((c) => c.checked).map((c) => ({ type: c.value, version: '1.0.0' })), jsonPayloadEnabled: json.checked };
   };
-  const curlBox = el('code');
   const result = el('div', { 'aria-live': 'polite' });
-  const form = editing(el('form', { class: 'create', 'aria-label': 'Create a webhook' },
+  return requestForm('Create a webhook', 'Create webhook', [
     el('label', { for: 'wh-name' }, 'Name'), name,
     el('label', { for: 'wh-url' }, 'URL'), url,
     el('fieldset', {}, el('legend', {}, 'Headers (authorization)'), el('div', { class: 'scroll' }, el('table', {}, headers)),
       el('button', { type: 'button', onclick: () => headerRow() }, 'Add a header')),
     el('fieldset', {}, el('legend', {}, 'Event types'), types.map((c) => el('label', { for: c.id, class: 'inline' }, c, ' ', c.value))),
     el('label', { for: 'wh-json', class: 'inline' }, json, ' Include the incoming payload (jsonPayloadEnabled)'),
-    el('button', { type: 'submit' }, 'Create webhook'),
-    el('details', { class: 'curl' }, el('summary', {}, 'curl'), curlBox),
-    result));
-  const show = () => { curlBox.textContent = curlLine('POST', 'webhooks', body()).querySelector('code').textContent; };
-  form.addEventListener('input', show);
-  form.addEventListener('change', show);
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    try {
-      const w = await api('POST', 'webhooks', body());
-      delete form.dataset.dirty;
-      say(`Webhook ${w.name} created`, false);
-      result.replaceChildren(el('p', {}, 'Secret (shown this once, to verify its deliveries): ', el('code', { class: 'secret' }, w.secret)),
-        el('p', {}, link('#/webhooks/' + encodeURIComponent(w.id), 'Its deliveries')));
-    } catch (err) {
-      fail(err);
-    }
+    result,
+  ], () => ['POST', 'webhooks', body()], (w) => {
+    say(`Webhook ${w.name} created`, false);
+    result.replaceChildren(el('p', {}, 'Secret (shown this once, to verify its deliveries): ', el('code', { class: 'secret' }, w.secret)),
+      el('p', {}, link('#/webhooks/' + encodeURIComponent(w.id), 'Its deliveries')));
   });
-  show();
-  return form;
 }
 
 // deliveries is a webhook's delivery log.
