@@ -303,6 +303,36 @@ func TestDashboard(t *testing.T) {
 	})
 	tb.t = t
 
+	t.Run("create a hook and run a pipeline", func(t *testing.T) {
+		tb.t = t
+		tb.run(chromedp.Navigate(uiBase+"#/hooks"), chromedp.WaitVisible(chromedp.CSS(`#hook-name`)),
+			chromedp.SendKeys(chromedp.CSS(`#hook-name`), "from-the-form"))
+		tb.clickButton("Add a variable")
+		tb.run(chromedp.SendKeys(chromedp.CSS(`[name=var-name]`), "branch"), chromedp.SendKeys(chromedp.CSS(`[name=var-path]`), "ref"))
+		tb.clickButton("Create hook")
+		tb.waitText("Secret (shown this once)")
+		tb.waitText("openssl dgst -sha256 -hmac") // the signed curl line to try it
+		var hooks []map[string]any
+		var pg page[map[string]any]
+		dashAPI(t, tester, "GET", "pipelines/deploy/hooks?pageSize=100", "", &pg)
+		for _, h := range pg.Items {
+			if h["name"] == "from-the-form" {
+				hooks = append(hooks, h)
+			}
+		}
+		if len(hooks) != 1 {
+			t.Errorf("the hook made by the form: %v", pg.Items)
+		}
+
+		tb.run(chromedp.Navigate(uiBase+"#/actions"), chromedp.WaitVisible(chromedp.CSS(`#run-variables`)),
+			chromedp.SetValue(chromedp.CSS(`#run-variables`), `{"ref":"from-the-run-form"}`))
+		tb.clickButton("Run")
+		tb.waitText("Action act_")
+		tb.run(chromedp.Click(chromedp.Search(`//summary[normalize-space()="output"]`)))
+		tb.waitText("building from-the-run-form")
+	})
+	tb.t = t
+
 	t.Run("screenshots", func(t *testing.T) {
 		tb.t = t
 		dir := t.TempDir()
