@@ -57,7 +57,7 @@ function chart(series, legend, s) {
   const h = 120;
   const max = Math.max(1, ...series.map((parts) => parts.reduce((x, y) => x + y, 0)));
   const bar = w / Math.max(1, series.length);
-  const g = svg('svg', { viewBox: `0 0 ${w} ${h}`, class: 'chart', role: 'img', 'aria-label': legend.join(', ') + ' per interval' });
+  const g = svg('svg', { viewBox: `0 0 ${w} ${h}`, preserveAspectRatio: 'none', class: 'chart', role: 'img', 'aria-label': legend.join(', ') + ' per interval' });
   series.forEach((parts, i) => {
     let y = h;
     parts.forEach((n, j) => {
