@@ -19,11 +19,12 @@ test:
 
 # Benchmarks: go test -bench (including durable trigger throughput and
 # hook-to-start latency on both backends), then wrk against hookgate and
-# plain Caddy, and wrk against a durable trigger route.
+# plain Caddy, wrk against a durable trigger route and against a relay route.
 bench: build
 	$(GO) test -run=NONE -bench=. -benchmem ./...
 	./scripts/bench.sh
 	./scripts/bench-trigger.sh
+	./scripts/bench-relay.sh
 
 # Runs each fuzz target for a bounded time (FUZZTIME each, default 20s).
 FUZZTIME ?= 20s

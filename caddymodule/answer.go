@@ -23,7 +23,8 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, status int, rea
 	}
 	hooksTotal.WithLabelValues(h.Name, result).Inc()
 	actionID, _ := body["action_id"].(string)
-	noteOutcome(r, Outcome{Result: result, Status: status, Detail: reason, ActionID: actionID})
+	eventID, _ := body["event_id"].(string)
+	noteOutcome(r, Outcome{Result: result, Status: status, Detail: reason, ActionID: actionID, EventID: eventID})
 	level("hook answered",
 		zap.String("hook", h.Name),
 		zap.Int("status", status),
@@ -32,7 +33,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, status int, rea
 	)
 	if rejected(status) {
 		h.app.reject(r.Context(), engine.HookRejected{
-			Hook: h.Name, Reason: result, Detail: reason, Status: status, RemoteIP: remoteIP(r),
+			Hook: h.Name, Pipeline: h.Pipeline, Reason: result, Detail: reason, Status: status, RemoteIP: remoteIP(r),
 		})
 	}
 	if detail, ok := body["detail"]; ok {

@@ -231,8 +231,16 @@ func (a *App) Provision(ctx caddy.Context) error {
 			def.Secrets[j] = repl.ReplaceKnown(s, "")
 		}
 		def.Headers = replaceHeaders(repl, def.Headers)
+		if w.Payload != "" && w.Payload != "raw" {
+			return fmt.Errorf("webhook %q: payload %q: want raw (or nothing, for the envelope)", def.Name, w.Payload)
+		}
 		if _, err := webhook.Compile(def, nil); err != nil {
 			return err
+		}
+		for _, p := range def.Pipelines {
+			if !a.plans[p] {
+				return fmt.Errorf("webhook %q: pipelines: %q is not defined in the hookgate global option", def.Name, p)
+			}
 		}
 		a.hooks[i] = def
 	}

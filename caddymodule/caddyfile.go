@@ -40,6 +40,7 @@ func init() {
 //		when <expr>
 //		insecure_no_signature
 //		pipeline <name>
+//		relay
 //		wait
 //		dedup [<header>]
 //	}
@@ -128,6 +129,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			h.Pipeline = d.Val()
+		case "relay":
+			h.Relay = true
 		case "wait":
 			h.Wait = true
 		case "dedup":
@@ -153,8 +156,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if h.Signature == nil && !h.InsecureNoSignature {
 		return errorAt(d, directiveLine, errors.New("no signature configured: set a signature preset and secret, or insecure_no_signature to accept unauthenticated hooks"))
 	}
-	if h.Pipeline == "" && (h.Wait || h.Dedup != nil) {
-		return errorAt(d, directiveLine, errors.New("wait and dedup need a pipeline"))
+	if err := h.checkActs(); err != nil {
+		return errorAt(d, directiveLine, err)
 	}
 	if h.Signature != nil && len(h.Secrets) == 0 {
 		return errorAt(d, directiveLine, fmt.Errorf("signature %s needs a secret", h.Signature.Preset))

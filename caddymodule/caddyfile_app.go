@@ -48,6 +48,11 @@ import (
 //				json_payload
 //				when <expr>
 //				body <expr>
+//				pipelines <name>...
+//				default
+//				payload raw
+//				forward_headers <name>...
+//				recover <interval>
 //			}
 //			allow_targets <cidr...>
 //			delivery {
@@ -203,17 +208,9 @@ func parseWebhook(d *caddyfile.Dispenser) (Webhook, error) {
 		case "header":
 			err = parseEnv(d, &w.Headers)
 		case "events":
-			args := d.RemainingArgs()
-			if len(args) == 0 {
-				err = d.ArgErr()
-			}
-			w.Events = append(w.Events, args...)
+			err = parseList(d, &w.Events)
 		case "secret":
-			args := d.RemainingArgs()
-			if len(args) == 0 {
-				err = d.ArgErr()
-			}
-			w.Secrets = append(w.Secrets, args...)
+			err = parseList(d, &w.Secrets)
 		case "json_payload":
 			if d.NextArg() {
 				err = d.ArgErr()
@@ -223,6 +220,21 @@ func parseWebhook(d *caddyfile.Dispenser) (Webhook, error) {
 			err = parseOneArg(d, &w.When)
 		case "body":
 			err = parseOneArg(d, &w.Body)
+		case "pipelines":
+			err = parseList(d, &w.Pipelines)
+		case "default":
+			if d.NextArg() {
+				err = d.ArgErr()
+			}
+			w.Default = true
+		case "payload":
+			if err = parseOneArg(d, &w.Payload); err == nil && w.Payload != "raw" {
+				err = d.Errf("webhook %s: payload %q: want raw", w.Name, w.Payload)
+			}
+		case "forward_headers":
+			err = parseList(d, &w.ForwardHeaders)
+		case "recover":
+			w.Recover, err = parseDuration(d)
 		default:
 			err = d.Errf("webhook %s: unknown option %q", w.Name, d.Val())
 		}
@@ -340,6 +352,17 @@ func parseOneArg(d *caddyfile.Dispenser, dst *string) error {
 		return d.ArgErr()
 	}
 	*dst = args[0]
+	return nil
+}
+
+// parseList appends the arguments of the current line, at least one, to
+// dst.
+func parseList(d *caddyfile.Dispenser, dst *[]string) error {
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return d.ArgErr()
+	}
+	*dst = append(*dst, args...)
 	return nil
 }
 

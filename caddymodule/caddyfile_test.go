@@ -1,10 +1,12 @@
 package caddymodule
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
@@ -35,6 +37,8 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"hookgate {\n insecure_no_signature\n public_url ftp://x\n}", 3, `public_url "ftp://x"`},
 		{"hookgate {\n insecure_no_signature\n methods\n}", 3, "wrong argument count"},
 		{"hookgate {\n insecure_no_signature\n wait\n}", 1, "wait and dedup need a pipeline"},
+		{"hookgate {\n insecure_no_signature\n relay\n wait\n}", 1, "wait and dedup need a pipeline"},
+		{"hookgate {\n insecure_no_signature\n dedup X-Id\n}", 1, "dedup needs a pipeline or relay"},
 		{"hookgate {\n insecure_no_signature\n frobnicate\n}", 3, `unknown hookgate option "frobnicate"`},
 		{"hookgate {\n insecure_no_signature extra\n}", 2, "wrong argument count"},
 		{"hookgate a b {\n insecure_no_signature\n}", 1, "wrong argument count"},
@@ -92,6 +96,13 @@ func TestGlobalOption(t *testing.T) {
 		"webhook w {\nurl https://x\nevents action.done\n}":    "action.done",
 		"webhook w {\nurl https://x\nwhen `action.+`\n}":       `webhook "w"`,
 		"webhook w {\nurl https://x\nretries 3\n}":             `webhook w: unknown option "retries"`,
+		"webhook w {\nurl https://x\npipelines\n}":             "wrong argument count",
+		"webhook w {\nurl https://x\ndefault yes\n}":           "wrong argument count",
+		"webhook w {\nurl https://x\npipelines a\ndefault\n}":  "either scoped to pipelines or the default one",
+		"webhook w {\nurl https://x\npayload json\n}":          `payload "json": want raw`,
+		"webhook w {\nurl https://x\nrecover 0s\n}":            `recover "0s": want a positive duration`,
+		"webhook w {\nurl https://x\nforward_headers\n}":       "wrong argument count",
+		"webhook w {\nurl https://x\npayload raw\nbody `1`\n}": "body: a raw payload is sent instead of the body",
 		"allow_targets 10.0.0.0/33":                            `allow_targets "10.0.0.0/33"`,
 		"public_url hooks.example.com":                         `public_url "hooks.example.com": want an http:// or https:// URL`,
 		"public_url https://a https://b":                       "wrong argument count",
@@ -105,5 +116,24 @@ func TestGlobalOption(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: got %v, want %q", input, err, want)
 		}
+	}
+}
+
+// A webhook scoped to a pipeline the app does not define fails the config
+// load, as `caddy validate` runs it, naming both.
+func TestValidateUnknownScope(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte("{\n\thookgate {\n\t\tpipeline deploy {\n\t\t\tstep s exec true\n\t\t}\n"+
+		"\t\twebhook w {\n\t\t\turl https://x.example\n\t\t\tpipelines deploy build\n\t\t}\n\t}\n}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c caddy.Config
+	if err := json.Unmarshal(cfg, &c); err != nil {
+		t.Fatal(err)
+	}
+	err = caddy.Validate(&c)
+	if err == nil || !strings.Contains(err.Error(), `webhook "w": pipelines: "build" is not defined`) {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -71,6 +71,8 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, next cadd
 	case errors.Is(err, engine.ErrNotFound):
 		h.dynamic.forget(id)
 		return h.dynamicAnswer(w, id, http.StatusNotFound, "not_found", "no hook has this id")
+	case err == nil && rec.Inactive:
+		return h.dynamicAnswer(w, id, http.StatusNotFound, "not_found", "no active hook has this id")
 	case err != nil:
 		h.logger.Error("reading a hook", zap.String("id", id), zap.Error(err))
 		return h.dynamicAnswer(w, id, http.StatusServiceUnavailable, "storage_unavailable", "the hook could not be read; retry later")
@@ -122,7 +124,8 @@ func (d *dynamicHooks) forget(id string) {
 // but has none yet (being validated before creation) is checked with a
 // stand-in secret.
 func compileStoredHook(rec *store.HookRecord, app *App, logger *zap.Logger) (*Handler, error) {
-	h := &Handler{Name: rec.Name, Pipeline: rec.Pipeline, When: rec.When, app: app, logger: logger}
+	h := &Handler{Name: rec.Name, Pipeline: rec.Pipeline, When: rec.When, Relay: rec.Relay, authHeader: rec.SecretHeaderName,
+		app: app, logger: logger}
 	h.setDefaults()
 	if rec.RequiresSecret {
 		secret := rec.Secret

@@ -16,13 +16,20 @@ import (
 // admin address moved to caddytest's and the storage to a temporary
 // directory.
 func startExample(t *testing.T) *caddytest.Tester {
+	return startExampleIn(t, t.TempDir())
+}
+
+// startExampleIn is startExample with the stand-in app's down switch
+// (the file hookgate-app-down, in /tmp for `make run`) looked for in dir.
+func startExampleIn(t *testing.T, dir string) *caddytest.Tester {
 	raw, err := os.ReadFile(filepath.Join("..", "Caddyfile.example"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	config := strings.Replace(string(raw), "admin localhost:2019", "admin localhost:2999\n\tskip_install_trust\n\tgrace_period 1ns", 1)
 	config = strings.Replace(config, "storage sqlite\n", "storage sqlite "+filepath.Join(t.TempDir(), "hookgate.db")+"\n", 1)
-	if !strings.Contains(config, "localhost:2999") || !strings.Contains(config, "hookgate.db") {
+	config = strings.Replace(config, "root /tmp\n", "root "+dir+"\n", 1)
+	if !strings.Contains(config, "localhost:2999") || !strings.Contains(config, "hookgate.db") || !strings.Contains(config, dir) {
 		t.Fatal("Caddyfile.example no longer sets admin localhost:2019 and storage sqlite")
 	}
 	tester := caddytest.NewTester(t)
@@ -168,5 +175,61 @@ func TestExampleManagementAPI(t *testing.T) {
 			t.Fatalf("%d distinct events delivered, want 33", len(delivered))
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestExampleRelayOutage follows the README's outage walk-through: with
+// the stand-in app down, relayed pushes are answered 202 and held; once
+// it is back they all arrive, with no restart by hand (recover), and the
+// delivery log shows the failed attempts and the success.
+func TestExampleRelayOutage(t *testing.T) {
+	dir := t.TempDir()
+	down := filepath.Join(dir, "hookgate-app-down")
+	if err := os.WriteFile(down, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tester := startExampleIn(t, dir)
+	push := readPayload(t, "github-push.json")
+	const n = 5
+	for i := range n {
+		header := signedGitHub("dev-github-secret", push, "push")
+		header["X-GitHub-Delivery"] = fmt.Sprint("outage-", i)
+		status, _, answer := post(t, tester, "POST", "http://127.0.0.1:8080/hooks/relay", push, header)
+		if status != 202 || !strings.Contains(answer, `"status":"accepted"`) {
+			t.Fatalf("relay while the app is down: %d %s", status, answer)
+		}
+	}
+	var wh struct{ State string }
+	deadline := time.Now().Add(30 * time.Second)
+	for exampleAPI(t, tester, "GET", "/webhooks/app-relay", "", &wh); wh.State != "INTEGRATION_FAILED"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("app-relay is %s, want INTEGRATION_FAILED", wh.State)
+		}
+		time.Sleep(50 * time.Millisecond)
+		exampleAPI(t, tester, "GET", "/webhooks/app-relay", "", &wh)
+	}
+	if err := os.Remove(down); err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Items []struct {
+			Status   string
+			Attempts []struct{ StatusCode int }
+		} `json:"items"`
+	}
+	for exampleAPI(t, tester, "GET", "/webhooks/app-relay/deliveries?status=succeeded", "", &log); len(log.Items) < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d relayed pushes reached the app, want %d", len(log.Items), n)
+		}
+		time.Sleep(50 * time.Millisecond)
+		exampleAPI(t, tester, "GET", "/webhooks/app-relay/deliveries?status=succeeded", "", &log)
+	}
+	for _, d := range log.Items {
+		if first, last := d.Attempts[0], d.Attempts[len(d.Attempts)-1]; first.StatusCode != 503 || last.StatusCode != 202 {
+			t.Errorf("attempts %+v: want a 503 first and the app's 202 last", d.Attempts)
+		}
+	}
+	if exampleAPI(t, tester, "GET", "/webhooks/app-relay", "", &wh); wh.State != "INTEGRATION_ACTIVE" {
+		t.Errorf("app-relay is %s after the outage", wh.State)
 	}
 }

@@ -54,6 +54,7 @@ var now = time.Now
 //	`{hookgate.hook}` | The hook's name
 //	`{hookgate.vars.<name>}` | The value of a variable (JSON for json values)
 //	`{hookgate.delivery_id}` | The provider's delivery id, where it sends one
+//	`{hookgate.event_id}` | The hook.received event of a relay hook
 type Handler struct {
 	// Name of the hook, used in logs, placeholders and conditions.
 	// Default: "hook".
@@ -112,8 +113,16 @@ type Handler struct {
 	Wait bool `json:"wait,omitempty"`
 
 	// Dedup makes a redelivered hook (same delivery id) answer 200
-	// duplicate with the first action's id, and run nothing again.
+	// duplicate with the first action's (or relayed event's) id, and run
+	// or store nothing again.
 	Dedup *Dedup `json:"dedup,omitempty"`
+
+	// Relay keeps each verified hook whose condition holds as a
+	// hook.received event, stored with its deliveries to every webhook
+	// that subscribes to it before the answer, 202 accepted with the
+	// event's id. With Pipeline, the action and the event are stored in
+	// one transaction, and the trigger's answer carries the event's id.
+	Relay bool `json:"relay,omitempty"`
 
 	// Dynamic serves the hooks created through the management API
 	// (hookgate_api), each at <prefix>/<id> under a handle_path prefix,
@@ -130,6 +139,8 @@ type Handler struct {
 	allow     string
 	dynamic   *dynamicHooks
 	logger    *zap.Logger
+	// authHeader is the signature header of a hook made through the API.
+	authHeader string
 }
 
 // Signature is the signature scheme of a hook.
@@ -384,8 +395,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	for name, v := range vars {
 		repl.Set("hookgate.vars."+name, action.FormatValue(v))
 	}
+	if h.Relay {
+		return h.relay(w, r, repl, vars, body, payload, deliveryID)
+	}
 	if h.Pipeline != "" {
-		return h.trigger(w, r, repl, vars, payload, h.dedupID(r, deliveryID))
+		return h.trigger(w, r, repl, vars, payload, h.dedupID(r, deliveryID), nil)
 	}
 	hooksTotal.WithLabelValues(h.Name, "passed").Inc()
 	h.logger.Debug("hook verified", zap.String("hook", h.Name), zap.String("delivery_id", deliveryID))

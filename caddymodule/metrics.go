@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookgate/hookgate/pipeline/action"
 	"github.com/hookgate/hookgate/pipeline/engine"
+	"github.com/hookgate/hookgate/pipeline/webhook"
 )
 
 // hooksTotal counts hooks by hook and result: the error or status of the
@@ -87,8 +88,24 @@ var (
 	actionsDesc = prometheus.NewDesc("hookgate_actions", "Stored actions by pipeline and state.", []string{"pipeline", "state"}, nil)
 	queueDesc   = prometheus.NewDesc("hookgate_queue_depth", "Actions waiting to run, by pipeline.", []string{"pipeline"}, nil)
 	stateDesc   = prometheus.NewDesc("hookgate_webhook_state", "1 for each webhook's current state (INTEGRATION_NEW, INTEGRATION_ACTIVE, INTEGRATION_FAILED, INTEGRATION_DEACTIVATED).", []string{"webhook", "state"}, nil)
+	scopeDesc   = prometheus.NewDesc("hookgate_webhook_scope", "1 for each webhook's scope (global, pipelines, default), once per pipeline it is scoped to.", []string{"webhook", "scope", "pipeline"}, nil)
 	pendingDesc = prometheus.NewDesc("hookgate_webhook_deliveries", "Stored deliveries of each webhook by state: pending (to attempt now or at a retry), waiting (behind an earlier event of the same action), held (while the webhook is failed).", []string{"webhook", "state"}, nil)
 )
+
+// collectScope sends the scope of a webhook: one series per pipeline it
+// is scoped to, or one with an empty pipeline for a global or default
+// webhook.
+func collectScope(ch chan<- prometheus.Metric, def webhook.Definition) {
+	switch {
+	case def.Default:
+		ch <- prometheus.MustNewConstMetric(scopeDesc, prometheus.GaugeValue, 1, def.Name, webhook.ScopeDefault, "")
+	case len(def.Pipelines) == 0:
+		ch <- prometheus.MustNewConstMetric(scopeDesc, prometheus.GaugeValue, 1, def.Name, webhook.ScopeGlobal, "")
+	}
+	for _, p := range def.Pipelines {
+		ch <- prometheus.MustNewConstMetric(scopeDesc, prometheus.GaugeValue, 1, def.Name, webhook.ScopePipelines, p)
+	}
+}
 
 // Describe implements prometheus.Collector.
 func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -96,6 +113,7 @@ func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- queueDesc
 	ch <- pendingDesc
 	ch <- stateDesc
+	ch <- scopeDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -122,6 +140,7 @@ func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 	if hooks, err := e.Webhooks(ctx); err == nil {
 		for _, w := range hooks {
 			ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, 1, w.Definition.Name, string(w.State))
+			collectScope(ch, w.Definition)
 		}
 	}
 	for name, s := range stats.Webhooks {

@@ -56,6 +56,8 @@ type Outcome struct {
 	Detail string
 	// ActionID is the action the request led to (queued or duplicate).
 	ActionID string
+	// EventID is the hook.received event a relay hook led to.
+	EventID string
 }
 
 // outcomeVar is the request variable under which the handler notes its
@@ -103,8 +105,13 @@ func (l *RequestLog) record(h *Handler, r *http.Request, start time.Time, body [
 	if !noted {
 		o = Outcome{Result: "passed"}
 		if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-			if id, ok := repl.GetString("hookgate.action_id"); ok && id != "" {
-				o = Outcome{Result: "queued", Status: http.StatusAccepted, ActionID: id}
+			actionID, _ := repl.GetString("hookgate.action_id")
+			eventID, _ := repl.GetString("hookgate.event_id")
+			switch {
+			case actionID != "":
+				o = Outcome{Result: "queued", Status: http.StatusAccepted, ActionID: actionID, EventID: eventID}
+			case eventID != "":
+				o = Outcome{Result: "accepted", Status: http.StatusAccepted, EventID: eventID}
 			}
 		}
 	}
@@ -144,6 +151,8 @@ type LoggedRequest struct {
 	Detail string `json:"detail,omitempty"`
 	// ActionID is the action the request led to.
 	ActionID string `json:"actionId,omitempty"`
+	// EventID is the hook.received event a relay hook led to.
+	EventID string `json:"eventId,omitempty"`
 	// Headers are the request's headers, first value each; secrets,
 	// signatures, tokens and cookies are "[redacted]".
 	Headers map[string]string `json:"headers"`
@@ -250,7 +259,7 @@ func (s *loggedRequest) shown() LoggedRequest {
 	out := LoggedRequest{
 		ID: s.seq, Time: s.at.UTC(), DurationMs: float64(s.duration.Microseconds()) / 1000,
 		Hook: s.hook, Method: s.method, Path: s.path, RemoteIP: s.remoteIP,
-		Result: s.outcome.Result, Detail: s.outcome.Detail, ActionID: s.actionID,
+		Result: s.outcome.Result, Detail: s.outcome.Detail, ActionID: s.actionID, EventID: s.outcome.EventID,
 		Headers: make(map[string]string, len(s.header)), Body: string(s.body),
 		BodySize: s.bodySize, BodyTruncated: int64(len(s.body)) < s.bodySize,
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/hookgate/hookgate/pipeline/action"
 	"github.com/hookgate/hookgate/pipeline/engine"
 	"github.com/hookgate/hookgate/pipeline/hook"
+	"github.com/hookgate/hookgate/pipeline/webhook"
 )
 
 // retryAfterQueueFull is the Retry-After, in seconds, of a 429 queue_full.
@@ -28,10 +29,10 @@ func (h *Handler) provisionPipeline(ctx caddy.Context, vars []hook.Variable) err
 	for i, v := range vars {
 		varNames[i] = v.Name
 	}
-	if h.Pipeline == "" {
-		if h.Wait || h.Dedup != nil {
-			return errors.New("wait and dedup need a pipeline")
-		}
+	if err := h.checkActs(); err != nil {
+		return err
+	}
+	if h.Pipeline == "" && !h.Relay {
 		if app, err := ctx.AppIfConfigured("hookgate"); err == nil {
 			h.app = app.(*App)
 			h.app.declareVariables(varNames)
@@ -46,12 +47,26 @@ func (h *Handler) provisionPipeline(ctx caddy.Context, vars []hook.Variable) err
 		return err
 	}
 	app := appModule.(*App)
+	h.app = app
+	h.app.declareVariables(varNames)
+	if h.Pipeline == "" {
+		return nil
+	}
 	if !app.plans[h.Pipeline] {
 		return fmt.Errorf("pipeline %q is not defined in the hookgate global option", h.Pipeline)
 	}
-	h.app = app
-	h.app.declareVariables(varNames)
 	h.app.declareHook(h.configHook(vars))
+	return nil
+}
+
+// checkActs checks the options that need a pipeline or a relay.
+func (h *Handler) checkActs() error {
+	switch {
+	case h.Pipeline == "" && h.Wait:
+		return errors.New("wait and dedup need a pipeline")
+	case h.Pipeline == "" && !h.Relay && h.Dedup != nil:
+		return errors.New("dedup needs a pipeline or relay")
+	}
 	return nil
 }
 
@@ -68,8 +83,11 @@ func (h *Handler) dedupID(r *http.Request, deliveryID string) string {
 }
 
 // trigger stores an action of the hook's pipeline and answers 202, or
-// with the action's result when the hook waits for it.
-func (h *Handler) trigger(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, vars map[string]any, payload []byte, deliveryID string) error {
+// with the action's result when the hook waits for it. With relayed, the
+// hook's hook.received event is stored with the action, and its id is
+// in the answer.
+func (h *Handler) trigger(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, vars map[string]any, payload []byte, deliveryID string,
+	relayed *webhook.Received) error {
 	e := h.app.runningEngine(r.Context())
 	if e == nil {
 		return h.answer(w, r, http.StatusServiceUnavailable, "engine not started",
@@ -82,24 +100,20 @@ func (h *Handler) trigger(w http.ResponseWriter, r *http.Request, repl *caddy.Re
 		Payload:    bytes.Clone(payload), // the body's buffer is recycled after the answer
 		DeliveryID: deliveryID,
 		RemoteIP:   remoteIP(r),
+		Relay:      relayed,
 	})
 	switch {
 	case errors.Is(err, engine.ErrQueueFull):
 		w.Header().Set("Retry-After", retryAfterQueueFull)
 		return h.answer(w, r, http.StatusTooManyRequests, "queue_full", map[string]any{"error": "queue_full", "pipeline": h.Pipeline})
-	case errors.Is(err, engine.ErrUnavailable):
-		h.logger.Error("storage unavailable", zap.String("hook", h.Name), zap.Error(err))
-		return h.answer(w, r, http.StatusServiceUnavailable, "storage_unavailable",
-			map[string]any{"error": "storage_unavailable", "detail": "the action could not be stored; nothing was queued, retry later"})
 	case err != nil:
-		h.logger.Error("trigger failed", zap.String("hook", h.Name), zap.Error(err))
-		return h.answer(w, r, http.StatusInternalServerError, "trigger failed",
-			map[string]any{"error": "internal_error", "detail": "the action could not be stored"})
+		return h.notStored(w, r, err, "the action")
 	case res.Duplicate:
 		return h.answer(w, r, http.StatusOK, "duplicate",
-			map[string]any{"status": "duplicate", "action_id": res.ActionID})
+			withEventID(map[string]any{"status": "duplicate", "action_id": res.ActionID}, res.EventID))
 	}
 	repl.Set("hookgate.action_id", res.ActionID)
+	repl.Set("hookgate.event_id", res.EventID)
 	if h.Wait {
 		return h.waitFor(w, r, e, res.ActionID)
 	}
@@ -108,9 +122,9 @@ func (h *Handler) trigger(w http.ResponseWriter, r *http.Request, repl *caddy.Re
 		zap.String("action_id", res.ActionID), zap.String("delivery_id", deliveryID))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
-	return json.NewEncoder(w).Encode(map[string]any{
+	return json.NewEncoder(w).Encode(withEventID(map[string]any{
 		"status": "queued", "action_id": res.ActionID, "pipeline": h.Pipeline, "variables": vars,
-	})
+	}, res.EventID))
 }
 
 // waitFor answers with the result of the action once it has finished.

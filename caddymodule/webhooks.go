@@ -29,7 +29,9 @@ type Webhook struct {
 	// placeholders as the URL.
 	Headers map[string]string `json:"headers,omitempty"`
 	// Events are the event types sent: action.queued, action.running,
-	// action.succeeded, action.failed, action.cancelled, hook.rejected.
+	// action.succeeded, action.failed, action.cancelled, hook.received
+	// (the hooks of relay hooks), hook.rejected, or the 1NCE aliases
+	// LIFECYCLE (every action.* type) and TELEMETRY_DATA (hook.received).
 	// Default: every action.* type.
 	Events []string `json:"events,omitempty"`
 	// Secrets sign the deliveries, one signature per secret (rotation):
@@ -46,6 +48,30 @@ type Webhook struct {
 	// replaces the envelope: a map or list is sent as JSON, a string as
 	// it is.
 	Body string `json:"body,omitempty"`
+	// Pipelines scopes the webhook to these pipelines: it gets only the
+	// events of their actions and of the hooks that trigger them. Each
+	// must be a pipeline of this app. Default: none, the webhook is global
+	// (every event it subscribes to), unless Default is set.
+	Pipelines []string `json:"pipelines,omitempty"`
+	// Default makes this a default webhook: it gets the events of every
+	// pipeline that no scoped webhook covers, and those of hooks that
+	// trigger no pipeline. It cannot be combined with Pipelines.
+	Default bool `json:"default,omitempty"`
+	// Payload "raw" sends, for a hook.received event (a relay hook's),
+	// the hook's own body byte for byte, with its Content-Type, instead of
+	// the envelope; other events are sent as usual. It cannot be combined
+	// with Body. Default: the envelope.
+	Payload string `json:"payload,omitempty"`
+	// ForwardHeaders are headers of the incoming hook (X-GitHub-Event,
+	// X-GitHub-Delivery, ...) copied onto the delivery of its
+	// hook.received event. Signature and authorization headers are not
+	// kept with a hook, so they cannot be forwarded.
+	ForwardHeaders []string `json:"forward_headers,omitempty"`
+	// Recover, while the webhook is INTEGRATION_FAILED, re-attempts its
+	// oldest held delivery once per interval; a success restarts the
+	// webhook (INTEGRATION_ACTIVE, every held delivery sent, in order).
+	// Default: off, a failed webhook waits for a restart by hand.
+	Recover caddy.Duration `json:"recover,omitempty"`
 }
 
 // Delivery says how outgoing webhooks are attempted.
@@ -65,7 +91,8 @@ type Delivery struct {
 func (w Webhook) definition() webhook.Definition {
 	def := webhook.Definition{
 		Name: w.Name, URL: w.URL, Headers: maps.Clone(w.Headers), Secrets: slices.Clone(w.Secrets),
-		JSONPayload: w.JSONPayload, When: w.When, Body: w.Body,
+		JSONPayload: w.JSONPayload, When: w.When, Body: w.Body, Pipelines: slices.Clone(w.Pipelines), Default: w.Default,
+		RawPayload: w.Payload == "raw", ForwardHeaders: slices.Clone(w.ForwardHeaders), RecoverEvery: time.Duration(w.Recover),
 	}
 	for _, t := range w.Events {
 		def.EventTypes = append(def.EventTypes, webhook.EventType{Type: t})

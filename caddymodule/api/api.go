@@ -39,6 +39,11 @@ type APIHandler struct {
 	// that ends up empty fails the config load.
 	Tokens []APIToken `json:"tokens,omitempty"`
 
+	// Organisation is the organisation of the ricloud dialect's webhook
+	// configs (SPEC 12.2), shown in their organisation field. Default:
+	// "default".
+	Organisation string `json:"organisation,omitempty"`
+
 	// UIOff turns the dashboard off: without it, its files are served
 	// under <mount>/ui/ (no token needed to load them; every data request
 	// of the page sends one).
@@ -99,9 +104,12 @@ func (h *APIHandler) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// ServeHTTP authenticates the request and serves its route; it never
-// calls the next handler.
+// ServeHTTP authenticates the request and serves its route, or the OpenAPI
+// document, which needs no token; it never calls the next handler.
 func (h *APIHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	if r.URL.Path == openAPIPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		return serveOpenAPI(w, r)
+	}
 	if h.serveUI(w, r) {
 		return nil
 	}
@@ -113,8 +121,12 @@ func (h *APIHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyht
 	if !write && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return h.fail(w, r, http.StatusForbidden, "forbidden", "this token may only read (GET)")
 	}
-	if _, pattern := h.mux.Handler(r); pattern == "" {
+	_, pattern := h.mux.Handler(r)
+	if pattern == "" {
 		return h.noRoute(w, r)
+	}
+	if !write && writingGETs[pattern] {
+		return h.fail(w, r, http.StatusForbidden, "forbidden", "this token may only read; "+pattern+" sends a test delivery")
 	}
 	h.mux.ServeHTTP(w, r)
 	return nil
@@ -145,7 +157,7 @@ func (h *APIHandler) routes() *http.ServeMux {
 	for pattern, fn := range h.nativeRoutes() {
 		mux.HandleFunc(pattern, h.handle(fn))
 	}
-	for _, dialect := range []map[string]apiFunc{h.oneNCERoutes(), h.dashboardRoutes()} {
+	for _, dialect := range []map[string]apiFunc{h.oneNCERoutes(), h.ricloudRoutes(), h.devopnessRoutes(), h.outgoingRoutes(), h.dashboardRoutes()} {
 		for pattern, fn := range dialect {
 			mux.HandleFunc(pattern, h.handle(fn))
 		}

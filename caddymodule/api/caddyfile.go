@@ -15,11 +15,13 @@ func init() {
 //
 //	hookgate_api {
 //		token <value> read|write
+//		organisation <name>
 //		ui off
 //	}
 //
-// token may be repeated; at least one is required. ui off turns the
-// dashboard (<mount>/ui/) off.
+// token may be repeated; at least one is required. organisation names
+// the organisation of the ricloud dialect's webhook configs. ui off
+// turns the dashboard (<mount>/ui/) off.
 func parseAPIHandler(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	handler := new(APIHandler)
 	err := handler.UnmarshalCaddyfile(h.Dispenser)
@@ -44,6 +46,11 @@ func (h *APIHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("token: access %q: want read or write", args[1])
 			}
 			h.Tokens = append(h.Tokens, APIToken{Value: args[0], Access: args[1]})
+		case "organisation":
+			if !d.NextArg() || d.CountRemainingArgs() > 0 {
+				return d.Err("organisation: want <name>")
+			}
+			h.Organisation = d.Val()
 		case "ui":
 			if !d.NextArg() || d.Val() != "off" || d.NextArg() {
 				return d.Err("ui: want `ui off` (the dashboard is on by default)")

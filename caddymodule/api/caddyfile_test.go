@@ -19,6 +19,8 @@ func TestUnmarshalAPICaddyfileErrors(t *testing.T) {
 		{"hookgate_api {\n token abc admin\n}", 2, `token: access "admin": want read or write`},
 		{"hookgate_api {\n user x\n}", 2, `unknown hookgate_api option "user"`},
 		{"hookgate_api x {\n token a read\n}", 1, "wrong argument count"},
+		{"hookgate_api {\n token a read\n organisation\n}", 3, "organisation: want <name>"},
+		{"hookgate_api {\n token a read\n organisation a b\n}", 3, "organisation: want <name>"},
 		{"hookgate_api {\n token a read\n ui on\n}", 3, "ui: want `ui off`"},
 	} {
 		err := new(APIHandler).UnmarshalCaddyfile(caddyfile.NewTestDispenser(c.input))

@@ -252,7 +252,7 @@ func TestDashboard(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS(`#wh-name`), "from-the-form"),
 			chromedp.SendKeys(chromedp.CSS(`#wh-url`), ok.URL+"/form"),
 			chromedp.SendKeys(chromedp.CSS(`[name=h-value]`), "Bearer abc"),
-			chromedp.Click(chromedp.CSS(`#ev-hook\.rejected`)))
+			chromedp.Click(chromedp.CSS(`#ev-hook\.rejected`)), chromedp.Click(chromedp.CSS(`#scope-deploy`)))
 		if curl := eval[string](tb, `document.querySelector('form.create details.curl code').textContent`); !strings.Contains(curl, `"name":"from-the-form"`) {
 			t.Errorf("the form's curl line %q", curl)
 		}
@@ -260,7 +260,8 @@ func TestDashboard(t *testing.T) {
 		tb.waitText("Webhook from-the-form created")
 		var w webhookJSON
 		if s := dashAPI(t, tester, "GET", "webhooks/from-the-form", "", &w); s != 200 || w.URL != ok.URL+"/form" ||
-			w.Headers["Authorization"] != "Bearer abc" || len(w.EventTypes) != 6 {
+			w.Headers["Authorization"] != "Bearer abc" || len(w.EventTypes) != 6 ||
+			len(w.Pipelines) != 1 || w.Pipelines[0] != "deploy" {
 			t.Errorf("the webhook made by the form: %d %+v", s, w)
 		}
 	})
@@ -312,16 +313,15 @@ func TestDashboard(t *testing.T) {
 		tb.clickButton("Create hook")
 		tb.waitText("Secret (shown this once)")
 		tb.waitText("openssl dgst -sha256 -hmac") // the signed curl line to try it
-		var hooks []map[string]any
-		var pg page[map[string]any]
-		dashAPI(t, tester, "GET", "pipelines/deploy/hooks?pageSize=100", "", &pg)
-		for _, h := range pg.Items {
-			if h["name"] == "from-the-form" {
+		var hooks, listed []map[string]any
+		dashAPI(t, tester, "GET", "pipelines/deploy/hooks?per_page=100", "", &listed)
+		for _, h := range listed {
+			if h["name"] == "from-the-form" && h["type"] == "incoming" {
 				hooks = append(hooks, h)
 			}
 		}
 		if len(hooks) != 1 {
-			t.Errorf("the hook made by the form: %v", pg.Items)
+			t.Errorf("the hook made by the form: %v", listed)
 		}
 
 		tb.run(chromedp.Navigate(uiBase+"#/actions"), chromedp.WaitVisible(chromedp.CSS(`#run-variables`)),

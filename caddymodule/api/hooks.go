@@ -18,10 +18,14 @@ import (
 	"github.com/hookgate/hookgate/pipeline/store"
 )
 
-// hookRequest is the body of POST /pipelines/{pipeline}/hooks/incoming
-// and PATCH /hooks/{id}: the Devopness incoming hook, with hookgate's own
-// when and dedup_header_name. In a PATCH, absent fields are unchanged.
+// hookRequest is the body of POST /pipelines/{pipeline}/hooks/incoming,
+// PATCH /hooks/{id} and PUT /hooks/incoming/{id}: the Devopness incoming
+// hook, with hookgate's own when, dedup_header_name and relay. In a PATCH,
+// absent fields are unchanged. id, when sent, must be the path's; active
+// false turns the hook off (its URL answers 404).
 type hookRequest struct {
+	ID               *string       `json:"id"`
+	Active           *bool         `json:"active"`
 	Name             *string       `json:"name"`
 	RequiresSecret   *bool         `json:"requires_secret"`
 	SecretAlgorithm  *string       `json:"secret_algorithm"`
@@ -30,6 +34,7 @@ type hookRequest struct {
 	Settings         *hookSettings `json:"settings"`
 	When             *string       `json:"when"`
 	DedupHeaderName  *string       `json:"dedup_header_name"`
+	Relay            *bool         `json:"relay"`
 }
 
 // hookSettings are an incoming hook's settings: its variables.
@@ -123,6 +128,12 @@ func (req *hookRequest) apply(rec *store.HookRecord) error {
 	if req.DedupHeaderName != nil {
 		rec.DedupHeader = *req.DedupHeaderName
 	}
+	if req.Active != nil {
+		rec.Inactive = !*req.Active
+	}
+	if req.Relay != nil {
+		rec.Relay = *req.Relay
+	}
 	if req.Settings != nil {
 		rec.Variables = make([]hook.Variable, len(req.Settings.Variables))
 		for i, v := range req.Settings.Variables {
@@ -155,6 +166,14 @@ func (req *hookRequest) apply(rec *store.HookRecord) error {
 	return nil
 }
 
+// checkID refuses a body whose id is not the path's.
+func (req *hookRequest) checkID(id string) error {
+	if req.ID != nil && *req.ID != id {
+		return invalidField("id", "%q is not the hook's id in the path, %q", *req.ID, id)
+	}
+	return nil
+}
+
 // hookJSON is an incoming hook as the API shows it (the Devopness object,
 // with hookgate's own fields). A Caddyfile hook has no url, and its id
 // is its name.
@@ -162,6 +181,7 @@ type hookJSON struct {
 	ID               string       `json:"id"`
 	Name             string       `json:"name"`
 	Type             string       `json:"type"`
+	Active           bool         `json:"active"`
 	Source           string       `json:"source"`
 	Pipeline         string       `json:"pipeline"`
 	URL              *string      `json:"url"`
@@ -174,6 +194,7 @@ type hookJSON struct {
 	Settings         hookSettings `json:"settings"`
 	When             string       `json:"when,omitempty"`
 	DedupHeaderName  string       `json:"dedup_header_name,omitempty"`
+	Relay            bool         `json:"relay"`
 	CreatedAt        *string      `json:"created_at,omitempty"`
 	UpdatedAt        *string      `json:"updated_at,omitempty"`
 }
@@ -182,9 +203,9 @@ type hookJSON struct {
 func (h *APIHandler) hookObject(r *http.Request, rec *store.HookRecord) hookJSON {
 	u := h.hookURL(r, rec.ID)
 	out := hookJSON{
-		ID: rec.ID, Name: rec.Name, Type: "incoming", Source: engine.SourceAPI, Pipeline: rec.Pipeline, URL: &u,
+		ID: rec.ID, Name: rec.Name, Type: "incoming", Active: !rec.Inactive, Source: engine.SourceAPI, Pipeline: rec.Pipeline, URL: &u,
 		ActionType: rec.ActionType, RequiresSecret: rec.RequiresSecret, SecretAlgorithm: rec.SecretAlgorithm,
-		SecretHeaderName: rec.SecretHeaderName, When: rec.When, DedupHeaderName: rec.DedupHeader,
+		SecretHeaderName: rec.SecretHeaderName, When: rec.When, DedupHeaderName: rec.DedupHeader, Relay: rec.Relay,
 		Settings:  hookSettings{Variables: variablesJSON(rec.Variables)},
 		CreatedAt: timestampPtr(&rec.CreatedAt), UpdatedAt: timestampPtr(&rec.UpdatedAt),
 	}
@@ -198,7 +219,7 @@ func (h *APIHandler) hookObject(r *http.Request, rec *store.HookRecord) hookJSON
 // configHookObject is the API's view of a Caddyfile hook.
 func configHookObject(c caddymodule.ConfigHook) hookJSON {
 	return hookJSON{
-		ID: c.Name, Name: c.Name, Type: "incoming", Source: engine.SourceConfig, Pipeline: c.Pipeline,
+		ID: c.Name, Name: c.Name, Type: "incoming", Active: true, Source: engine.SourceConfig, Pipeline: c.Pipeline,
 		RequiresSecret: c.Signature != "", Signature: c.Signature, When: c.When,
 		Settings: hookSettings{Variables: variablesJSON(c.Vars)},
 	}
@@ -244,6 +265,9 @@ func (h *APIHandler) createHook(w http.ResponseWriter, r *http.Request, e *engin
 	if req.Name == nil {
 		return invalidField("name", "required")
 	}
+	if req.ID != nil {
+		return invalidField("id", "chosen by hookgate; leave it out when creating a hook")
+	}
 	rec := store.HookRecord{Pipeline: pipeline, RequiresSecret: true}
 	if err := req.apply(&rec); err != nil {
 		return err
@@ -264,10 +288,12 @@ func (h *APIHandler) createHook(w http.ResponseWriter, r *http.Request, e *engin
 	return reply(w, http.StatusCreated, obj)
 }
 
-// listHooks answers GET /pipelines/{pipeline}/hooks: the pipeline's
-// Caddyfile hooks, then those created through the API, secrets masked.
+// listHooks answers GET /pipelines/{pipeline}/hooks as Devopness does
+// (SPEC 12.3): the pipeline's incoming hooks, the Caddyfile's then those
+// created through the API, then its outgoing hooks (the webhooks scoped to
+// it), secrets masked, as a bare array paged by page and per_page.
 func (h *APIHandler) listHooks(w http.ResponseWriter, r *http.Request, e *engine.Engine) error {
-	p, err := parsePage(r)
+	p, err := parsePageAs(r, "per_page")
 	if err != nil {
 		return err
 	}
@@ -275,7 +301,7 @@ func (h *APIHandler) listHooks(w http.ResponseWriter, r *http.Request, e *engine
 	if !h.app.HasPipeline(pipeline) {
 		return &apiError{http.StatusNotFound, "not_found", "no pipeline " + pipeline + " is configured"}
 	}
-	var list []hookJSON
+	var list []any
 	for _, c := range h.app.ConfigHooks() {
 		if c.Pipeline == pipeline {
 			list = append(list, configHookObject(c))
@@ -288,11 +314,14 @@ func (h *APIHandler) listHooks(w http.ResponseWriter, r *http.Request, e *engine
 	for i := range recs {
 		list = append(list, h.hookObject(r, &recs[i]))
 	}
-	pg, err := pageOf(p, list)
+	outgoing, err := h.outgoingHooks(r, e, pipeline)
 	if err != nil {
 		return err
 	}
-	return reply(w, http.StatusOK, pg)
+	for _, o := range outgoing {
+		list = append(list, o)
+	}
+	return replyDevopnessPage(w, r, p, list)
 }
 
 // getHook answers GET /hooks/{id}.
@@ -312,11 +341,8 @@ func (h *APIHandler) getHook(w http.ResponseWriter, r *http.Request, e *engine.E
 // every instance. A Caddyfile hook is 409.
 func (h *APIHandler) patchHook(w http.ResponseWriter, r *http.Request, e *engine.Engine) error {
 	id := r.PathValue("id")
-	if err := h.refuseConfigHook(r, e, id); err != nil {
-		return err
-	}
-	var req hookRequest
-	if err := decodeBody(r, &req, false); err != nil {
+	req, err := h.decodeHookChange(r, e, id)
+	if err != nil {
 		return err
 	}
 	hadSecret := false
@@ -348,6 +374,19 @@ func (h *APIHandler) deleteHook(w http.ResponseWriter, r *http.Request, e *engin
 	h.logger.Info("incoming hook deleted", zap.String("id", id))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// decodeHookChange reads the body of a change to the hook id: a 409 for a
+// Caddyfile hook, a 400 for a malformed body, a 422 for another id.
+func (h *APIHandler) decodeHookChange(r *http.Request, e *engine.Engine, id string) (hookRequest, error) {
+	var req hookRequest
+	if err := h.refuseConfigHook(r, e, id); err != nil {
+		return req, err
+	}
+	if err := decodeBody(r, &req, false); err != nil {
+		return req, err
+	}
+	return req, req.checkID(id)
 }
 
 // refuseConfigHook is a 409 for the id of a Caddyfile hook that no API

@@ -214,14 +214,18 @@ type pageRequest struct {
 
 // parsePage reads ?page=&pageSize=: pages count from 1, sizes go up to
 // 100, default 10.
-func parsePage(r *http.Request) (pageRequest, error) {
+func parsePage(r *http.Request) (pageRequest, error) { return parsePageAs(r, "pageSize") }
+
+// parsePageAs is parsePage with the page size in the parameter sizeName
+// (Devopness's is per_page).
+func parsePageAs(r *http.Request, sizeName string) (pageRequest, error) {
 	p := pageRequest{page: 1, size: defaultPageSize}
 	q := r.URL.Query()
 	for _, param := range []struct {
 		name string
 		dst  *int
 		max  int
-	}{{"page", &p.page, 0}, {"pageSize", &p.size, maxPageSize}} {
+	}{{"page", &p.page, 0}, {sizeName, &p.size, maxPageSize}} {
 		raw := q.Get(param.name)
 		if raw == "" {
 			continue

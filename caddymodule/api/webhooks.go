@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +27,11 @@ type webhookRequest struct {
 	Secret             *string            `json:"secret"`
 	When               *string            `json:"when"`
 	Body               *string            `json:"body"`
+	Pipelines          *[]string          `json:"pipelines"`
+	Default            *bool              `json:"default"`
+	Payload            *string            `json:"payload"`
+	ForwardHeaders     *[]string          `json:"forwardHeaders"`
+	RecoverEvery       *string            `json:"recoverEvery"`
 	State              *string            `json:"state"`
 }
 
@@ -75,13 +79,20 @@ func (req *webhookRequest) check(create bool) error {
 	}
 	if req.EventTypes != nil {
 		for i, et := range *req.EventTypes {
-			if !slices.Contains(webhook.ActionTypes, et.Type) && et.Type != webhook.TypeHookRejected {
-				return invalidField("eventTypes", "%d: unknown event type %q (want one of %s, %s)", i, et.Type,
-					strings.Join(webhook.ActionTypes, ", "), webhook.TypeHookRejected)
+			if webhook.ExpandType(et.Type) == nil {
+				return invalidField("eventTypes", "%d: unknown event type %q (want one of %s)", i, et.Type, webhook.TypeNames)
 			}
 			if et.Version != "" && et.Version != webhook.Version {
 				return invalidField("eventTypes", "%d: %s: unknown version %q (want %s)", i, et.Type, et.Version, webhook.Version)
 			}
+		}
+	}
+	if req.Payload != nil && *req.Payload != "raw" && *req.Payload != "envelope" {
+		return invalidField("payload", "%q: want raw or envelope", *req.Payload)
+	}
+	if req.RecoverEvery != nil && *req.RecoverEvery != "" {
+		if d, err := time.ParseDuration(*req.RecoverEvery); err != nil || d < 0 {
+			return invalidField("recoverEvery", "%q: want a duration such as 1m, or \"\" for off", *req.RecoverEvery)
 		}
 	}
 	if req.State != nil {
@@ -92,6 +103,26 @@ func (req *webhookRequest) check(create bool) error {
 		}
 	}
 	return nil
+}
+
+// rawPayload is the request's payload as the engine takes it; nil when
+// absent.
+func (req *webhookRequest) rawPayload() *bool {
+	if req.Payload == nil {
+		return nil
+	}
+	raw := *req.Payload == "raw"
+	return &raw
+}
+
+// recoverEvery is the request's recoverEvery, checked by check; nil when
+// absent.
+func (req *webhookRequest) recoverEvery() *time.Duration {
+	if req.RecoverEvery == nil {
+		return nil
+	}
+	d, _ := time.ParseDuration(*req.RecoverEvery)
+	return &d
 }
 
 // eventTypes is the request's event types for the engine.
@@ -121,6 +152,11 @@ type webhookJSON struct {
 	Secret                        string              `json:"secret"`
 	When                          string              `json:"when,omitempty"`
 	Body                          string              `json:"body,omitempty"`
+	Pipelines                     []string            `json:"pipelines"`
+	Default                       bool                `json:"default"`
+	Payload                       string              `json:"payload"`
+	ForwardHeaders                []string            `json:"forwardHeaders"`
+	RecoverEvery                  string              `json:"recoverEvery,omitempty"`
 	CreatedTime                   string              `json:"createdTime"`
 	UpdatedTime                   string              `json:"updatedTime"`
 	LastSuccessfulMessageDelivery *string             `json:"lastSuccessfulMessageDelivery"`
@@ -150,6 +186,21 @@ func (h *APIHandler) webhookObject(info *engine.WebhookInfo) webhookJSON {
 			types = append(types, webhook.EventType{Type: t, Version: webhook.Version})
 		}
 	}
+	pipelines := def.Pipelines
+	if pipelines == nil {
+		pipelines = []string{}
+	}
+	forward := def.ForwardHeaders
+	if forward == nil {
+		forward = []string{}
+	}
+	payload, recoverEvery := "envelope", ""
+	if def.RawPayload {
+		payload = "raw"
+	}
+	if def.RecoverEvery > 0 {
+		recoverEvery = def.RecoverEvery.String()
+	}
 	secret := ""
 	if len(def.Secrets) > 0 {
 		secret = def.Secrets[0]
@@ -157,7 +208,7 @@ func (h *APIHandler) webhookObject(info *engine.WebhookInfo) webhookJSON {
 	return webhookJSON{
 		ID: info.ID, Name: def.Name, State: info.State, Type: "WEBHOOK", Source: info.Source, URL: def.URL,
 		Headers: headers, EventTypes: types, JSONPayloadEnabled: def.JSONPayload, Secret: secret,
-		When: def.When, Body: def.Body, CreatedTime: timestamp(info.CreatedAt), UpdatedTime: timestamp(info.UpdatedAt),
+		When: def.When, Body: def.Body, Pipelines: pipelines, Default: def.Default, Payload: payload, ForwardHeaders: forward, RecoverEvery: recoverEvery, CreatedTime: timestamp(info.CreatedAt), UpdatedTime: timestamp(info.UpdatedAt),
 		LastSuccessfulMessageDelivery: timestampPtr(info.LastSuccessfulMessageDelivery),
 		ConsecutiveFailures:           info.ConsecutiveFailures,
 		Deliveries:                    map[string]int64{"pending": info.Pending, "waiting": info.Waiting, "held": info.Held},
@@ -189,6 +240,21 @@ func (h *APIHandler) createWebhook(w http.ResponseWriter, r *http.Request, e *en
 	}
 	if req.Body != nil {
 		def.Body = *req.Body
+	}
+	if req.Pipelines != nil {
+		def.Pipelines = *req.Pipelines
+	}
+	if req.Default != nil {
+		def.Default = *req.Default
+	}
+	if raw := req.rawPayload(); raw != nil {
+		def.RawPayload = *raw
+	}
+	if req.ForwardHeaders != nil {
+		def.ForwardHeaders = *req.ForwardHeaders
+	}
+	if d := req.recoverEvery(); d != nil {
+		def.RecoverEvery = *d
 	}
 	info, secret, err := e.CreateWebhook(r.Context(), def)
 	if err != nil {
@@ -265,7 +331,8 @@ func (h *APIHandler) patchWebhook(w http.ResponseWriter, r *http.Request, e *eng
 		return err
 	}
 	patch := engine.WebhookPatch{Name: req.Name, URL: req.URL, Headers: req.Headers, JSONPayload: req.JSONPayloadEnabled,
-		When: req.When, Body: req.Body}
+		When: req.When, Body: req.Body, Pipelines: req.Pipelines, Default: req.Default,
+		RawPayload: req.rawPayload(), ForwardHeaders: req.ForwardHeaders, RecoverEvery: req.recoverEvery()}
 	if req.EventTypes != nil {
 		types := req.eventTypes()
 		patch.EventTypes = &types
@@ -365,6 +432,7 @@ type deliveryJSON struct {
 	EventID       string                 `json:"eventId"`
 	EventType     string                 `json:"eventType"`
 	ActionID      string                 `json:"actionId,omitempty"`
+	Pipeline      string                 `json:"pipeline,omitempty"`
 	Sequence      int                    `json:"sequence"`
 	Status        webhook.DeliveryStatus `json:"status"`
 	NextAttemptAt *string                `json:"nextAttemptTime"`
@@ -393,7 +461,8 @@ func attemptObject(a store.Attempt) attemptJSON {
 
 // deliveryObject is the API's view of a delivery.
 func deliveryObject(d *store.Delivery) deliveryJSON {
-	out := deliveryJSON{ID: d.ID, EventID: d.EventID, EventType: d.EventType, ActionID: d.ActionID, Sequence: d.Sequence,
+	out := deliveryJSON{ID: d.ID, EventID: d.EventID, EventType: d.EventType, ActionID: d.ActionID,
+		Pipeline: d.Values[webhook.PlaceholderPipeline], Sequence: d.Sequence,
 		Status: d.Status, CreatedTime: timestamp(d.CreatedAt), UpdatedTime: timestamp(d.UpdatedAt), Body: string(d.Body),
 		Attempts: make([]attemptJSON, len(d.Attempts))}
 	if d.Status == webhook.DeliveryPending {

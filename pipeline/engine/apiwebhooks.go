@@ -33,7 +33,8 @@ const (
 // InvalidError is a definition field that is not valid.
 type InvalidError struct {
 	// Field names the field as the management API does (name, url,
-	// headers, eventTypes, secrets, when, body, state).
+	// headers, eventTypes, secrets, when, body, pipelines, default,
+	// state).
 	Field string
 	// Err says what is wrong with it.
 	Err error
@@ -54,6 +55,20 @@ func invalid(err error) error {
 	return &InvalidError{Field: "definition", Err: err}
 }
 
+// compileAPI checks a definition made through the API: webhook.Compile,
+// and a scope naming configured pipelines only. Its errors are
+// *InvalidError.
+func (e *Engine) compileAPI(def webhook.Definition) (*webhook.Webhook, error) {
+	w, err := webhook.Compile(def, nil)
+	if err == nil {
+		err = e.checkPipelines(def)
+	}
+	if err != nil {
+		return nil, invalid(err)
+	}
+	return w, nil
+}
+
 // WebhookPatch changes a webhook created through the API; nil fields are
 // unchanged.
 type WebhookPatch struct {
@@ -71,6 +86,18 @@ type WebhookPatch struct {
 	When *string
 	// Body replaces its body expression; "" restores the envelope.
 	Body *string
+	// Pipelines replaces the pipelines it is scoped to; empty makes it
+	// global (or default).
+	Pipelines *[]string
+	// Default makes it the default webhook, or not.
+	Default *bool
+	// RawPayload sends hook.received events as the hook's own body, or
+	// in the envelope again.
+	RawPayload *bool
+	// ForwardHeaders replaces the headers forwarded from relayed hooks.
+	ForwardHeaders *[]string
+	// RecoverEvery replaces its recovery interval; 0 turns it off.
+	RecoverEvery *time.Duration
 	// State deactivates the webhook (webhook.StateDeactivated) or
 	// re-activates it (webhook.StateActive); no other state is accepted.
 	State *webhook.State
@@ -99,6 +126,21 @@ func (p WebhookPatch) apply(def *webhook.Definition) {
 	if p.Body != nil {
 		def.Body = *p.Body
 	}
+	if p.Pipelines != nil {
+		def.Pipelines = *p.Pipelines
+	}
+	if p.Default != nil {
+		def.Default = *p.Default
+	}
+	if p.RawPayload != nil {
+		def.RawPayload = *p.RawPayload
+	}
+	if p.ForwardHeaders != nil {
+		def.ForwardHeaders = *p.ForwardHeaders
+	}
+	if p.RecoverEvery != nil {
+		def.RecoverEvery = *p.RecoverEvery
+	}
 }
 
 // CreateWebhook creates a webhook, in state new, from a definition
@@ -115,9 +157,9 @@ func (e *Engine) CreateWebhook(ctx context.Context, def webhook.Definition) (*We
 	case len(def.Secrets) > 1:
 		return nil, "", &InvalidError{Field: "secrets", Err: errors.New("a new webhook has one secret; rotate it to add another")}
 	}
-	w, err := webhook.Compile(def, nil)
+	w, err := e.compileAPI(def)
 	if err != nil {
-		return nil, "", invalid(err)
+		return nil, "", err
 	}
 	compiled := w.Definition
 	compiled.Secrets = nil
@@ -156,9 +198,9 @@ func (e *Engine) UpdateWebhook(ctx context.Context, ref string, p WebhookPatch) 
 		def := *rec.Definition
 		p.apply(&def)
 		def.Secrets = []string{rec.Secret}
-		w, err := webhook.Compile(def, nil)
+		w, err := e.compileAPI(def)
 		if err != nil {
-			return invalid(err)
+			return err
 		}
 		def = w.Definition
 		def.Secrets = nil

@@ -153,17 +153,7 @@ func (e *Engine) attempt(ctx context.Context, ref deliveryRef) error {
 			return nil, tx.ScheduleDelivery(ctx, d.ID, webhook.DeliveryHeld, 0, time.Now(), time.Now())
 		})
 	}
-	var res webhook.Result
-	req, err := w.Request(d.EventID, d.Body, d.Values, start)
-	if err != nil {
-		res = webhook.Result{Error: err.Error()}
-	} else {
-		res = set.client.Send(ctx, req)
-	}
-	a := store.Attempt{At: start, Duration: res.Duration, StatusCode: res.StatusCode, Error: res.Error, Response: res.Response}
-	if req != nil {
-		a.URL = req.URL
-	}
+	a, res := set.send(ctx, w, d, start)
 	var state webhook.State
 	var next store.DeliveryNext
 	err = e.results.run(ctx, func(ctx context.Context, tx store.Tx) ([]deliveryRef, error) {
@@ -185,6 +175,23 @@ func (e *Engine) attempt(ctx context.Context, ref deliveryRef) error {
 			zap.String("webhook_state", string(state)))...)
 	}
 	return nil
+}
+
+// send makes an attempt of the stored delivery d to w at start, with the
+// set's client, and returns it as it is stored, with its result.
+func (s *webhookSet) send(ctx context.Context, w *webhook.Webhook, d *store.Delivery, start time.Time) (store.Attempt, webhook.Result) {
+	var res webhook.Result
+	req, err := w.Request(d.EventID, d.Body, d.Values, d.Headers, start)
+	if err != nil {
+		res = webhook.Result{Error: err.Error()}
+	} else {
+		res = s.client.Send(ctx, req)
+	}
+	a := store.Attempt{At: start, Duration: res.Duration, StatusCode: res.StatusCode, Error: res.Error, Response: res.Response}
+	if req != nil {
+		a.URL = req.URL
+	}
+	return a, res
 }
 
 // storeResult stores an attempt and its consequences, in tx. It sets

@@ -63,12 +63,19 @@ type Trigger struct {
 	DeliveryID string
 	// RemoteIP is where the hook came from.
 	RemoteIP string
+	// Relay, when set, also keeps the hook as a hook.received event (a
+	// relay hook that triggers a pipeline), in the same transaction.
+	Relay *webhook.Received
 }
 
-// Triggered is the answer to a Trigger.
+// Triggered is the answer to a Trigger or a Relay.
 type Triggered struct {
-	// ActionID is the new action, or the first one of a duplicate delivery.
+	// ActionID is the new action, or the first one of a duplicate
+	// delivery; "" for a relay without a pipeline.
 	ActionID string
+	// EventID is the new hook.received event of a relay, or the first
+	// one of a duplicate delivery; "" without relay.
+	EventID string
 	// Duplicate is set when the delivery was seen before and nothing ran.
 	Duplicate bool
 }
@@ -318,8 +325,9 @@ func (e *Engine) Start() error {
 	if err := e.queue.start(e.runCtx); err != nil {
 		return fmt.Errorf("starting the workers: %v", err)
 	}
-	e.polling.Add(1)
+	e.polling.Add(2)
 	go e.pollRevision(e.runCtx)
+	go e.recoverWebhooks(e.runCtx)
 	e.started = true
 	return nil
 }

@@ -16,9 +16,11 @@ import (
 // delivery of each event to each configured webhook that wants it, and
 // returns those to attempt now, for their jobs.
 //
-// A delivery is held when its webhook is failed, and waits when an
-// earlier delivery of the same action to the same webhook is still open,
-// so that a webhook gets an action's states in order. A when or body
+// A webhook gets the events that its scope (global, pipelines or
+// default) lets through and its when condition lets pass. A delivery is
+// held when its webhook is failed, and waits when an earlier delivery of
+// the same action to the same webhook is still open, so that a webhook
+// gets an action's states in order. A when or body
 // expression that fails ends the delivery failed, with the error as its
 // attempt; other webhooks are unaffected.
 func (e *Engine) recordEvents(ctx context.Context, tx store.Tx, events []webhook.Event) ([]deliveryRef, error) {
@@ -31,8 +33,9 @@ func (e *Engine) recordEvents(ctx context.Context, tx store.Tx, events []webhook
 	now := time.Now()
 	for i := range events {
 		ev := &events[i]
+		pipeline := ev.Pipeline()
 		for _, w := range set.list {
-			if !w.Subscribes(ev.Type) {
+			if !w.Subscribes(ev.Type) || !set.routes(w, pipeline) {
 				continue
 			}
 			if states == nil {
@@ -53,7 +56,7 @@ func (e *Engine) recordEvents(ctx context.Context, tx store.Tx, events []webhook
 			}
 			d := &store.Delivery{
 				ID: newDeliveryID(now), Webhook: w.Name, EventID: ev.ID, EventType: ev.Type,
-				Sequence: ev.Sequence, Body: body, Values: ev.Values(), CreatedAt: ev.Time,
+				Sequence: ev.Sequence, Body: body, Values: ev.Values(), Headers: w.DeliveryHeaders(ev), CreatedAt: ev.Time,
 			}
 			if ev.Action != nil {
 				d.ActionID = ev.Action.ID

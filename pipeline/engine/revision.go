@@ -103,9 +103,13 @@ func (e *Engine) compileSet(base *webhookSet, api apiDefinitions, now time.Time)
 	names := mergeNames(base.varNames, api.varNames)
 	set := &webhookSet{byName: make(map[string]*webhook.Webhook, len(base.defs)+len(api.webhooks)), configured: len(base.defs),
 		defs: base.defs, varNames: base.varNames, policy: base.policy, client: base.client, revision: api.revision}
+	set.covered = make(map[string]bool)
 	add := func(w *webhook.Webhook) {
 		set.list = append(set.list, w)
 		set.byName[w.Name] = w
+		for _, p := range w.Pipelines {
+			set.covered[p] = true
+		}
 	}
 	for _, def := range base.defs {
 		w, err := webhook.Compile(def, names)

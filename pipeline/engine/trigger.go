@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,11 +13,21 @@ import (
 	"github.com/hookgate/hookgate/pipeline/webhook"
 )
 
-// request is one Trigger waiting for its batch to commit.
+// request is one Trigger or Relay waiting for its batch to commit.
 type request struct {
+	// action is the action to store, nil for a relay without pipeline.
 	action *action.Action
 	plan   *action.Plan
-	done   chan result
+	// received is the hook to keep as a hook.received event, nil
+	// without relay.
+	received *webhook.Received
+	// event is the ID of that event.
+	event string
+	// dedupID deduplicates a relay without pipeline; "" for none.
+	dedupID string
+	// at is when the hook was received.
+	at   time.Time
+	done chan result
 }
 
 // result is the answer to a request.
@@ -25,8 +36,8 @@ type result struct {
 	err       error
 }
 
-// batcher stores triggers in batches (group commit), actions and jobs
-// together.
+// batcher stores triggers and relays in batches (group commit): actions,
+// events, jobs and deliveries together.
 type batcher struct {
 	e *Engine
 	groupCommit[*request]
@@ -39,8 +50,8 @@ func newBatcher(e *Engine) *batcher {
 	return b
 }
 
-// commit stores a batch in one transaction, actions and jobs together,
-// and answers each request.
+// commit stores a batch in one transaction, actions, events, jobs and
+// deliveries together, and answers each request.
 func (b *batcher) commit(batch []*request) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
@@ -49,11 +60,25 @@ func (b *batcher) commit(batch []*request) {
 	var events []webhook.Event
 	delivering := false
 	err := b.e.store.InTx(ctx, func(tx store.Tx) error {
+		jobs, events = jobs[:0], events[:0]
 		queued, err := lockLimited(ctx, tx, batch)
 		if err != nil {
 			return err
 		}
 		for i, r := range batch {
+			if r.action == nil {
+				first, err := insertEvent(ctx, tx, r, r.dedupID)
+				switch {
+				case err != nil:
+					return err
+				case first != "":
+					results[i] = result{triggered: Triggered{EventID: first, Duplicate: true}}
+				default:
+					results[i] = result{triggered: Triggered{EventID: r.event}}
+					events = append(events, webhook.ReceivedEvent(r.received, r.event, r.at))
+				}
+				continue
+			}
 			a := r.action
 			if a.DeliveryID != "" {
 				first, err := tx.DeliveryAction(ctx, a.Hook, a.DeliveryID)
@@ -61,7 +86,9 @@ func (b *batcher) commit(batch []*request) {
 					return err
 				}
 				if first != "" {
-					results[i] = result{triggered: Triggered{ActionID: first, Duplicate: true}}
+					if results[i], err = duplicate(ctx, tx, r, first); err != nil {
+						return err
+					}
 					continue
 				}
 			}
@@ -74,19 +101,35 @@ func (b *batcher) commit(batch []*request) {
 				return err
 			}
 			if first != "" {
-				results[i] = result{triggered: Triggered{ActionID: first, Duplicate: true}}
+				if results[i], err = duplicate(ctx, tx, r, first); err != nil {
+					return err
+				}
 				continue
 			}
 			queued[a.Pipeline]++
 			results[i] = result{triggered: Triggered{ActionID: a.ID}}
 			jobs = append(jobs, actionArgs{ActionID: a.ID, Pipeline: a.Pipeline})
 			events = append(events, webhook.ActionEvent(a, a.CreatedAt))
+			if r.received == nil {
+				continue
+			}
+			r.received.ActionID = a.ID
+			first, err = insertEvent(ctx, tx, r, a.DeliveryID)
+			if err != nil {
+				return err
+			}
+			results[i].triggered.EventID = cmp.Or(first, r.event)
+			if first == "" {
+				events = append(events, webhook.ReceivedEvent(r.received, r.event, a.CreatedAt))
+			}
 		}
-		if len(jobs) == 0 {
+		if len(jobs) > 0 {
+			if err := b.e.queue.insert(ctx, tx, jobs); err != nil {
+				return err
+			}
+		}
+		if len(events) == 0 {
 			return nil
-		}
-		if err := b.e.queue.insert(ctx, tx, jobs); err != nil {
-			return err
 		}
 		due, err := b.e.recordEvents(ctx, tx, events)
 		if err != nil || len(due) == 0 {
@@ -109,11 +152,37 @@ func (b *batcher) commit(batch []*request) {
 	}
 }
 
+// duplicate is the answer to a trigger whose delivery was seen before,
+// by the action first: with the first event too, for a relay.
+func duplicate(ctx context.Context, tx store.Tx, r *request, first string) (result, error) {
+	res := result{triggered: Triggered{ActionID: first, Duplicate: true}}
+	if r.received == nil {
+		return res, nil
+	}
+	var err error
+	res.triggered.EventID, err = tx.DedupEvent(ctx, r.action.Hook, r.action.DeliveryID)
+	return res, err
+}
+
+// insertEvent stores the hook.received event of a relay, deduplicated by
+// dedupID; it returns the first event's ID when dedupID was seen.
+func insertEvent(ctx context.Context, tx store.Tx, r *request, dedupID string) (string, error) {
+	h := r.received
+	return tx.InsertEvent(ctx, &store.Event{
+		ID: r.event, Type: webhook.TypeHookReceived, Hook: h.Name, Pipeline: h.Pipeline, ActionID: h.ActionID,
+		DeliveryID: h.DeliveryID, DedupID: dedupID, RemoteIP: h.RemoteIP, ContentType: h.ContentType,
+		Headers: h.Headers, Variables: h.Variables, Body: h.Body, CreatedAt: r.at,
+	})
+}
+
 // lockLimited locks the pipelines of the batch that have a queue limit,
 // in name order, and counts their queued actions.
 func lockLimited(ctx context.Context, tx store.Tx, batch []*request) (map[string]int, error) {
 	limits := make(map[string]int)
 	for _, r := range batch {
+		if r.plan == nil {
+			continue
+		}
 		if l := r.plan.Pipeline.QueueLimit; l > 0 {
 			limits[r.action.Pipeline] = l
 		}
@@ -139,8 +208,10 @@ func lockLimited(ctx context.Context, tx store.Tx, batch []*request) (map[string
 
 // Trigger stores a new action of a pipeline and its job, in one
 // transaction, and returns its ID once committed: the action is durable
-// when Trigger returns. A trigger of a delivery seen before returns the
-// first action's ID with Duplicate set and stores nothing. Errors:
+// when Trigger returns. With t.Relay, the hook's hook.received event and
+// its deliveries are stored in that transaction too. A trigger of a
+// delivery seen before returns the first action's (and event's) ID with
+// Duplicate set and stores nothing. Errors:
 // ErrUnknownPipeline, ErrQueueFull, ErrUnavailable (nothing stored).
 func (e *Engine) Trigger(ctx context.Context, t Trigger) (Triggered, error) {
 	plan := e.plan(t.Pipeline)
@@ -161,8 +232,19 @@ func (e *Engine) Trigger(ctx context.Context, t Trigger) (Triggered, error) {
 			Variables: vars, DeliveryID: t.DeliveryID, RemoteIP: t.RemoteIP, CreatedAt: now, Payload: t.Payload,
 		},
 		plan: plan,
+		at:   now,
 		done: make(chan result, 1),
 	}
+	if t.Relay != nil {
+		h := *t.Relay
+		h.Pipeline = t.Pipeline
+		r.received, r.event = &h, webhook.NewEventID(now)
+	}
+	return e.submit(ctx, r)
+}
+
+// submit queues a request for the next batch and waits for its answer.
+func (e *Engine) submit(ctx context.Context, r *request) (Triggered, error) {
 	if err := e.triggers.submit(ctx, r); err != nil {
 		return Triggered{}, err
 	}

@@ -54,6 +54,35 @@ type webhookSet struct {
 	// expires is when the first kept old secret of an API webhook stops
 	// signing, and the set is compiled again; zero for none.
 	expires time.Time
+	// covered are the pipelines that scoped webhooks list: the default
+	// webhooks get the events of the others.
+	covered map[string]bool
+}
+
+// routes reports whether the scope of w lets an event of pipeline (""
+// for none) through: a global webhook takes every one, a scoped one
+// those of its pipelines, a default one those of the pipelines no scoped
+// webhook covers. A scoped webhook covers its pipelines whatever its
+// state or event types.
+func (s *webhookSet) routes(w *webhook.Webhook, pipeline string) bool {
+	switch w.Scope() {
+	case webhook.ScopePipelines:
+		return pipeline != "" && slices.Contains(w.Pipelines, pipeline)
+	case webhook.ScopeDefault:
+		return pipeline == "" || !s.covered[pipeline]
+	}
+	return true
+}
+
+// checkPipelines refuses a scope that names a pipeline not configured.
+func (e *Engine) checkPipelines(def webhook.Definition) error {
+	plans := *e.plans.Load()
+	for _, p := range def.Pipelines {
+		if plans[p] == nil {
+			return &webhook.FieldError{Field: "pipelines", Err: fmt.Errorf("unknown pipeline %q", p)}
+		}
+	}
+	return nil
 }
 
 // newWebhookSet is a set of cfg's policy and targets, with no webhook and
@@ -91,6 +120,9 @@ func (e *Engine) ConfigureWebhooks(ctx context.Context, cfg WebhookConfig) (map[
 		w, err := webhook.Compile(def, names)
 		if err != nil {
 			return nil, err
+		}
+		if err := e.checkPipelines(def); err != nil {
+			return nil, fmt.Errorf("webhook %q: %w", def.Name, err)
 		}
 		if seen[def.Name] {
 			return nil, fmt.Errorf("webhook %q: defined twice", def.Name)
@@ -320,7 +352,7 @@ func (e *Engine) TestWebhook(ctx context.Context, ref string) (store.Attempt, er
 	if err != nil {
 		return store.Attempt{}, err
 	}
-	req, err := w.Request(ev.ID, body, ev.Values(), now)
+	req, err := w.Request(ev.ID, body, ev.Values(), nil, now)
 	if err != nil {
 		return store.Attempt{}, err
 	}

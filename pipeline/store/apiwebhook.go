@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/hookgate/hookgate/pipeline/webhook"
 )
@@ -37,6 +38,11 @@ type storedDefinition struct {
 	JSONPayload bool                `json:"jsonPayloadEnabled,omitempty"`
 	When        string              `json:"when,omitempty"`
 	Body        string              `json:"body,omitempty"`
+	Pipelines   []string            `json:"pipelines,omitempty"`
+	Default     bool                `json:"default,omitempty"`
+	RawPayload  bool                `json:"rawPayload,omitempty"`
+	Forward     []string            `json:"forwardHeaders,omitempty"`
+	Recover     int64               `json:"recoverEvery,omitempty"`
 }
 
 // encodeDefinition is the definition column of an API webhook.
@@ -45,7 +51,8 @@ func encodeDefinition(def *webhook.Definition) (string, error) {
 		return "", errors.New("an API webhook without a definition")
 	}
 	b, err := json.Marshal(storedDefinition{Headers: def.Headers, EventTypes: def.EventTypes, JSONPayload: def.JSONPayload,
-		When: def.When, Body: def.Body})
+		When: def.When, Body: def.Body, Pipelines: def.Pipelines, Default: def.Default,
+		RawPayload: def.RawPayload, Forward: def.ForwardHeaders, Recover: int64(def.RecoverEvery)})
 	return string(b), err
 }
 
@@ -57,7 +64,8 @@ func decodeDefinition(s string) (*webhook.Definition, error) {
 		return nil, err
 	}
 	return &webhook.Definition{Headers: sd.Headers, EventTypes: sd.EventTypes, JSONPayload: sd.JSONPayload,
-		When: sd.When, Body: sd.Body}, nil
+		When: sd.When, Body: sd.Body, Pipelines: sd.Pipelines, Default: sd.Default,
+		RawPayload: sd.RawPayload, ForwardHeaders: sd.Forward, RecoverEvery: time.Duration(sd.Recover)}, nil
 }
 
 // FindWebhook implements Store.

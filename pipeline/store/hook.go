@@ -49,8 +49,14 @@ type HookRecord struct {
 	When string
 	// DedupHeader is an optional header carrying the delivery id.
 	DedupHeader string
+	// Relay also keeps each hook as a hook.received event, forwarded to
+	// the webhooks that subscribe to it.
+	Relay bool
 	// Secret is the plain secret ("" when RequiresSecret is false).
 	Secret string
+	// Inactive is set for a hook turned off (Devopness's "active":
+	// false): its URL answers 404 until it is turned on again.
+	Inactive bool
 	// CreatedAt is when it was created.
 	CreatedAt time.Time
 	// UpdatedAt is when it was last changed.
@@ -67,6 +73,8 @@ type hookDefinition struct {
 	Variables        []hookVariable `json:"variables,omitempty"`
 	When             string         `json:"when,omitempty"`
 	DedupHeader      string         `json:"dedup_header,omitempty"`
+	Relay            bool           `json:"relay,omitempty"`
+	Inactive         bool           `json:"inactive,omitempty"`
 }
 
 // hookVariable is a hook.Variable in a definition column.
@@ -84,7 +92,7 @@ const hookColumns = `id, name, pipeline, definition, secret, created_at, updated
 // encodeHook is the definition column of h.
 func encodeHook(h *HookRecord) (string, error) {
 	def := hookDefinition{ActionType: h.ActionType, RequiresSecret: h.RequiresSecret, SecretAlgorithm: h.SecretAlgorithm,
-		SecretHeaderName: h.SecretHeaderName, When: h.When, DedupHeader: h.DedupHeader}
+		SecretHeaderName: h.SecretHeaderName, When: h.When, DedupHeader: h.DedupHeader, Relay: h.Relay, Inactive: h.Inactive}
 	for _, v := range h.Variables {
 		def.Variables = append(def.Variables, hookVariable(v))
 	}
@@ -154,7 +162,8 @@ func scanHooks(r rows, err error) ([]HookRecord, error) {
 			return nil, fmt.Errorf("hook %s: definition: %v", h.ID, err)
 		}
 		h.ActionType, h.RequiresSecret, h.SecretAlgorithm = def.ActionType, def.RequiresSecret, def.SecretAlgorithm
-		h.SecretHeaderName, h.When, h.DedupHeader = def.SecretHeaderName, def.When, def.DedupHeader
+		h.SecretHeaderName, h.When, h.DedupHeader, h.Relay = def.SecretHeaderName, def.When, def.DedupHeader, def.Relay
+		h.Inactive = def.Inactive
 		h.Variables = make([]hook.Variable, len(def.Variables))
 		for i, v := range def.Variables {
 			h.Variables[i] = hook.Variable(v)

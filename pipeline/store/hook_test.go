@@ -26,7 +26,7 @@ func newHook(id, name, p string, now time.Time) *store.HookRecord {
 func testHooks(t *testing.T, s store.Store) {
 	now := time.Now().Truncate(time.Microsecond).UTC()
 	a, b := newHook("id-a", "a", "deploy", now), newHook("id-b", "b", "other", now.Add(time.Second))
-	b.RequiresSecret, b.Secret, b.Variables = false, "", []hook.Variable{}
+	b.RequiresSecret, b.Secret, b.Variables, b.Inactive = false, "", []hook.Variable{}, true
 	inTx(t, s, func(tx store.Tx) error {
 		if err := tx.InsertHook(ctx, b); err != nil {
 			return err

@@ -126,6 +126,30 @@ var schema = [][]string{
 		`INSERT INTO hookgate_revision (revision) VALUES (0)`,
 	},
 	{
+		// The hooks of relay hooks, kept as hook.received events (SPEC
+		// 7.1); a dedup id seen twice for a hook is a duplicate.
+		`CREATE TABLE hookgate_event (
+			id TEXT PRIMARY KEY,
+			type TEXT NOT NULL,
+			hook TEXT NOT NULL,
+			pipeline TEXT NOT NULL DEFAULT '',
+			action_id TEXT NOT NULL DEFAULT '',
+			delivery_id TEXT NOT NULL DEFAULT '',
+			dedup_id TEXT,
+			remote_ip TEXT NOT NULL DEFAULT '',
+			content_type TEXT NOT NULL DEFAULT '',
+			headers TEXT NOT NULL,
+			variables TEXT NOT NULL,
+			body BLOB NOT NULL,
+			created_at BIGINT NOT NULL
+		)`,
+		`CREATE UNIQUE INDEX hookgate_event_dedup ON hookgate_event (hook, dedup_id) WHERE dedup_id IS NOT NULL`,
+		`CREATE INDEX hookgate_event_created ON hookgate_event (created_at)`,
+		// Headers a delivery adds to its webhook's: the Content-Type of a
+		// raw payload and the forwarded headers of a relayed hook.
+		`ALTER TABLE hookgate_delivery ADD COLUMN headers TEXT`,
+	},
+	{
 		// The dashboard's lists, newest first, a page at a time, and its
 		// stats over a time window.
 		// hookgate_action_pipeline_status is the prefix of a new one.

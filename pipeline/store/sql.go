@@ -373,7 +373,10 @@ func (d *db) DeleteFinished(ctx context.Context, before time.Time) (int64, error
 		if n, err = q.exec(ctx, `DELETE FROM hookgate_action WHERE finished_at < $1`, before.UnixMicro()); err != nil {
 			return err
 		}
-		return deleteFinishedDeliveries(ctx, q, before)
+		if err := deleteFinishedDeliveries(ctx, q, before); err != nil {
+			return err
+		}
+		return deleteOldEvents(ctx, q, before)
 	})
 	return n, err
 }

@@ -35,13 +35,17 @@ type Store interface {
 	// AddStep stores the result of the step at index (from 0) of an action.
 	AddStep(ctx context.Context, id string, index int, r action.StepResult) error
 	// DeleteFinished deletes the actions that finished before a time, with
-	// their step results, and the deliveries that ended before it, with
-	// their attempts; it returns how many actions.
+	// their step results, the deliveries that ended before it, with
+	// their attempts, and the events of relay hooks received before it
+	// that have no delivery open; it returns how many actions.
 	DeleteFinished(ctx context.Context, before time.Time) (int64, error)
 	// Counts counts actions by pipeline and status.
 	Counts(ctx context.Context) ([]Count, error)
 	// Webhook is the stored state of a webhook, or ErrNotFound.
 	Webhook(ctx context.Context, name string) (*WebhookRecord, error)
+	// OldestHeld is the held delivery of a webhook stored first, or nil
+	// when it holds none.
+	OldestHeld(ctx context.Context, webhook string) (*Delivery, error)
 	// Webhooks lists the stored webhooks by name.
 	Webhooks(ctx context.Context) ([]WebhookRecord, error)
 	// FindWebhook is the webhook whose ID is ref, else the one whose name
@@ -118,6 +122,7 @@ type Tx interface {
 	Webhooks(ctx context.Context) ([]WebhookRecord, error)
 	WebhookTx
 	HookTx
+	EventTx
 }
 
 // Filter selects actions.

@@ -160,6 +160,9 @@ type Delivery struct {
 	Body []byte
 	// Values are the event's placeholder values (webhook.Event.Values).
 	Values map[string]string
+	// Headers are sent with the delivery besides its webhook's: the
+	// Content-Type of a raw payload, forwarded headers; nil for none.
+	Headers map[string]string
 	// AttemptCount is how many attempts were made.
 	AttemptCount int
 	// NextAttemptAt is when a pending delivery is attempted next.
@@ -230,7 +233,7 @@ const webhookColumns = `id, name, source, definition, state, url, secret, secret
 	previous_secret_expires_at, consecutive_failures, last_success_at, created_at, updated_at`
 
 // deliveryColumns are the columns scanned by scanDeliveries, in its order.
-const deliveryColumns = `id, webhook, event_id, event_type, action_id, sequence, status, body, placeholder_values, attempts, next_attempt_at, job_token, created_at, updated_at`
+const deliveryColumns = `id, webhook, event_id, event_type, action_id, sequence, status, body, placeholder_values, headers, attempts, next_attempt_at, job_token, created_at, updated_at`
 
 // EnsureWebhook implements WebhookTx.
 func (t *tx) EnsureWebhook(ctx context.Context, name, url, secret string, at time.Time) (*WebhookRecord, error) {
@@ -321,11 +324,19 @@ func (t *tx) InsertDelivery(ctx context.Context, d *Delivery) error {
 	if err != nil {
 		return err
 	}
+	var headers any
+	if len(d.Headers) > 0 {
+		b, err := json.Marshal(d.Headers)
+		if err != nil {
+			return err
+		}
+		headers = string(b)
+	}
 	_, err = t.q.exec(ctx, `INSERT INTO hookgate_delivery (id, webhook, event_id, event_type, action_id, sequence, status,
-		body, placeholder_values, next_attempt_at, job_token, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT (webhook, event_id) DO NOTHING`,
+		body, placeholder_values, headers, next_attempt_at, job_token, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) ON CONFLICT (webhook, event_id) DO NOTHING`,
 		d.ID, d.Webhook, d.EventID, d.EventType, d.ActionID, int64(d.Sequence), string(d.Status), d.Body, string(values),
-		microPointer(d.NextAttemptAt), nullToken(d.JobToken), d.CreatedAt.UnixMicro())
+		headers, microPointer(d.NextAttemptAt), nullToken(d.JobToken), d.CreatedAt.UnixMicro())
 	return err
 }
 
@@ -595,16 +606,22 @@ func scanDeliveries(r rows, err error) ([]Delivery, error) {
 		var (
 			d                  Delivery
 			status, values     string
+			headers            *string
 			sequence, attempts int64
 			next, job          *int64
 			created, updated   int64
 		)
 		if err := r.Scan(&d.ID, &d.Webhook, &d.EventID, &d.EventType, &d.ActionID, &sequence, &status, &d.Body, &values,
-			&attempts, &next, &job, &created, &updated); err != nil {
+			&headers, &attempts, &next, &job, &created, &updated); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(values), &d.Values); err != nil {
 			return nil, fmt.Errorf("delivery %s: placeholder values: %v", d.ID, err)
+		}
+		if headers != nil {
+			if err := json.Unmarshal([]byte(*headers), &d.Headers); err != nil {
+				return nil, fmt.Errorf("delivery %s: headers: %v", d.ID, err)
+			}
 		}
 		d.Sequence, d.Status, d.AttemptCount = int(sequence), webhook.DeliveryStatus(status), int(attempts)
 		d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = timePointer(next), fromMicro(created), fromMicro(updated)
@@ -678,4 +695,14 @@ func nonNil(b []byte) []byte {
 		return []byte{}
 	}
 	return b
+}
+
+// OldestHeld implements Store.
+func (d *db) OldestHeld(ctx context.Context, webhookName string) (*Delivery, error) {
+	list, err := scanDeliveries(d.pool.query(ctx, `SELECT `+deliveryColumns+` FROM hookgate_delivery
+		WHERE webhook = $1 AND status = 'held' ORDER BY id LIMIT 1`, webhookName))
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	return &list[0], nil
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
@@ -25,6 +26,9 @@ const (
 	TypeActionFailed = "action.failed"
 	// TypeActionCancelled: an action was cancelled.
 	TypeActionCancelled = "action.cancelled"
+	// TypeHookReceived: an incoming hook of a relay hook was verified and
+	// stored, to be forwarded.
+	TypeHookReceived = "hook.received"
 	// TypeHookRejected: an incoming hook was refused (bad signature, ...).
 	TypeHookRejected = "hook.rejected"
 	// TypeTest: the event of a webhook test; no webhook subscribes to it.
@@ -38,9 +42,41 @@ const Version = "1.0.0"
 // without event types subscribes to.
 var ActionTypes = []string{TypeActionQueued, TypeActionRunning, TypeActionSucceeded, TypeActionFailed, TypeActionCancelled}
 
+// The 1NCE seed's event type names, accepted wherever event types are and
+// kept as given.
+const (
+	// AliasTelemetryData is TypeHookReceived: the data that devices and
+	// services send in, forwarded.
+	AliasTelemetryData = "TELEMETRY_DATA"
+	// AliasLifecycle is every one of ActionTypes.
+	AliasLifecycle = "LIFECYCLE"
+)
+
+// ExpandType is the event types that the name t subscribes to: t itself, or
+// those an alias stands for; nil when t is no event type a webhook can
+// subscribe to.
+func ExpandType(t string) []string {
+	switch t {
+	case AliasLifecycle:
+		return ActionTypes
+	case AliasTelemetryData:
+		return []string{TypeHookReceived}
+	case TypeHookReceived, TypeHookRejected:
+		return []string{t}
+	}
+	if slices.Contains(ActionTypes, t) {
+		return []string{t}
+	}
+	return nil
+}
+
+// TypeNames lists what ExpandType takes, for error messages.
+var TypeNames = strings.Join(append(slices.Clone(ActionTypes), TypeHookReceived, TypeHookRejected, AliasLifecycle, AliasTelemetryData), ", ")
+
 // EventType is an event type a webhook subscribes to.
 type EventType struct {
-	// Type is one of the Type constants, except TypeTest.
+	// Type is one of the Type constants, except TypeTest, or one of the
+	// aliases AliasLifecycle and AliasTelemetryData.
 	Type string `json:"type"`
 	// Version is the version of the event's format; empty means Version,
 	// the only one.
@@ -58,7 +94,8 @@ type Definition struct {
 	// Headers are added to every delivery; their values may hold
 	// placeholders.
 	Headers map[string]string
-	// EventTypes are the events sent. Empty means every action.* type.
+	// EventTypes are the events sent, by type or alias, as given. Empty
+	// means every action.* type.
 	EventTypes []EventType
 	// JSONPayload adds the incoming hook's body to the envelope as
 	// data.payload: as JSON where it parses, as a string otherwise.
@@ -74,6 +111,25 @@ type Definition struct {
 	// that replaces the envelope: a map or a list is sent as JSON, a
 	// string as it is.
 	Body string
+	// Pipelines scopes the webhook: it gets only the events of actions
+	// of these pipelines, and those of the hooks that trigger them.
+	// Empty: the webhook is global, or Default.
+	Pipelines []string
+	// Default makes the webhook get the events of every pipeline that
+	// no scoped webhook covers, and those of hooks that trigger none. It
+	// excludes Pipelines.
+	Default bool
+	// RawPayload sends, for a hook.received event, the hook's own body
+	// byte for byte, with its Content-Type, instead of the envelope. It
+	// excludes Body.
+	RawPayload bool
+	// ForwardHeaders are headers of the incoming hook copied onto the
+	// deliveries of its hook.received event (X-GitHub-Event, ...).
+	ForwardHeaders []string
+	// RecoverEvery, while the webhook is failed, re-attempts its oldest
+	// held delivery once per interval; a success restarts the webhook.
+	// Zero: a failed webhook waits for a restart by hand.
+	RecoverEvery time.Duration
 }
 
 // Webhook is a compiled Definition. It is safe for concurrent use.
@@ -93,7 +149,8 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9]+([_-][A-Za-z0-9]+)*$`)
 // FieldError is a field of a definition that is not valid.
 type FieldError struct {
 	// Field names the field as the management API does: name, url,
-	// headers, eventTypes, secrets, when or body.
+	// headers, eventTypes, secrets, when, body, pipelines, default,
+	// forwardHeaders or recoverEvery.
 	Field string
 	// Err says what is wrong with it.
 	Err error
@@ -147,17 +204,34 @@ func compile(def Definition, varNames []string) (*Webhook, error) {
 	}
 	types := slices.Clone(def.EventTypes)
 	for i, et := range types {
-		if !slices.Contains(ActionTypes, et.Type) && et.Type != TypeHookRejected {
-			return nil, fieldError("eventTypes", "unknown event type %q (want one of %s, %s)", et.Type, strings.Join(ActionTypes, ", "), TypeHookRejected)
+		expanded := ExpandType(et.Type)
+		if expanded == nil {
+			return nil, fieldError("eventTypes", "unknown event type %q (want one of %s)", et.Type, TypeNames)
 		}
 		if et.Version == "" {
 			types[i].Version = Version
 		} else if et.Version != Version {
 			return nil, fieldError("eventTypes", "%s: unknown version %q (want %s)", et.Type, et.Version, Version)
 		}
-		w.types[et.Type] = true
+		for _, t := range expanded {
+			w.types[t] = true
+		}
 	}
 	def.EventTypes = types
+	if err := checkScope(def); err != nil {
+		return nil, err
+	}
+	if def.RawPayload && def.Body != "" {
+		return nil, fieldError("body", "a raw payload is sent instead of the body; use one or the other")
+	}
+	for _, name := range def.ForwardHeaders {
+		if !validHeaderName(name) {
+			return nil, fieldError("forwardHeaders", "%q: invalid name", name)
+		}
+	}
+	if def.RecoverEvery < 0 {
+		return nil, fieldError("recoverEvery", "negative interval %s", def.RecoverEvery)
+	}
 	if w.signer, err = newSigner(def.Secrets); err != nil {
 		return nil, &FieldError{Field: "secrets", Err: err}
 	}
@@ -173,6 +247,23 @@ func compile(def Definition, varNames []string) (*Webhook, error) {
 	}
 	w.Definition = def
 	return w, nil
+}
+
+// checkScope checks a definition's scope: pipelines named once each, and
+// not with default.
+func checkScope(def Definition) error {
+	if def.Default && len(def.Pipelines) > 0 {
+		return fieldError("default", "a webhook is either scoped to pipelines or the default one, not both")
+	}
+	for i, p := range def.Pipelines {
+		if p == "" {
+			return fieldError("pipelines", "%d: empty pipeline name", i)
+		}
+		if slices.Contains(def.Pipelines[:i], p) {
+			return fieldError("pipelines", "%q named twice", p)
+		}
+	}
+	return nil
 }
 
 // checkURL completes a URL without a scheme with https:// and checks that
@@ -218,12 +309,35 @@ func compileExpression(src string, condition bool) (*vm.Program, error) {
 	opts := []expr.Option{expr.Env(map[string]any{
 		"action":  map[string]any{},
 		"event":   map[string]any{},
+		"hook":    map[string]any{},
 		"payload": nil,
 	})}
 	if condition {
 		opts = append(opts, expr.AsBool())
 	}
 	return expr.Compile(src, opts...)
+}
+
+// Scopes of a webhook, as Scope names them.
+const (
+	// ScopeGlobal: every event the webhook subscribes to.
+	ScopeGlobal = "global"
+	// ScopePipelines: the events of the pipelines it lists.
+	ScopePipelines = "pipelines"
+	// ScopeDefault: the events of pipelines no scoped webhook covers.
+	ScopeDefault = "default"
+)
+
+// Scope is the webhook's scope: ScopeGlobal, ScopePipelines or
+// ScopeDefault.
+func (w *Webhook) Scope() string {
+	switch {
+	case w.Default:
+		return ScopeDefault
+	case len(w.Pipelines) > 0:
+		return ScopePipelines
+	}
+	return ScopeGlobal
 }
 
 // Subscribes reports whether the webhook wants events of type t.

@@ -30,6 +30,8 @@ func TestCompileErrors(t *testing.T) {
 		{"secret", func(d *Definition) { d.Secrets = []string{"whsec_***"} }, "secrets: secret 1 is not"},
 		{"header", func(d *Definition) { d.Headers = map[string]string{"Bad Name": "x"} }, `headers: "Bad Name": invalid name`},
 		{"header value", func(d *Definition) { d.Headers = map[string]string{"X": "a\nb"} }, `headers: "X": the value holds a line break`},
+		{"scope", func(d *Definition) { d.Pipelines, d.Default = []string{"deploy"}, true }, "default: a webhook is either scoped"},
+		{"scope twice", func(d *Definition) { d.Pipelines = []string{"deploy", "deploy"} }, `pipelines: "deploy" named twice`},
 	}
 	for _, c := range cases {
 		d := ok
@@ -40,6 +42,27 @@ func TestCompileErrors(t *testing.T) {
 			!errors.As(err, &fe) || !strings.HasPrefix(c.want, fe.Field+": ") {
 			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}
+	}
+}
+
+// The 1NCE aliases subscribe to what they stand for and are kept as
+// given.
+func TestCompileAliases(t *testing.T) {
+	w, err := Compile(Definition{Name: "a", URL: "https://example.com", EventTypes: []EventType{{Type: AliasLifecycle}, {Type: AliasTelemetryData}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range append(ActionTypes, TypeHookReceived) {
+		if !w.Subscribes(typ) {
+			t.Errorf("%s not subscribed", typ)
+		}
+	}
+	if w.Subscribes(TypeHookRejected) || w.EventTypes[0].Type != AliasLifecycle || w.EventTypes[1].Type != AliasTelemetryData {
+		t.Errorf("definition %+v", w.Definition)
+	}
+	telemetry, _ := Compile(Definition{Name: "t", URL: "https://example.com", EventTypes: []EventType{{Type: AliasTelemetryData}}}, nil)
+	if !telemetry.Subscribes(TypeHookReceived) || telemetry.Subscribes(TypeActionQueued) {
+		t.Error("TELEMETRY_DATA alone")
 	}
 }
 

@@ -29,6 +29,8 @@ type Event struct {
 	Action *action.Action
 	// Rejection is the rejected hook of a hook.rejected event.
 	Rejection *Rejection
+	// Received is the hook of a hook.received event.
+	Received *Received
 	// Webhook names the webhook tested, for a webhook.test event.
 	Webhook string
 }
@@ -37,6 +39,9 @@ type Event struct {
 type Rejection struct {
 	// Hook names the hook that refused the request.
 	Hook string `json:"hook"`
+	// Pipeline is the pipeline the hook triggers, if any: scoped
+	// webhooks (Definition.Pipelines) get the rejections of its hooks.
+	Pipeline string `json:"pipeline,omitempty"`
 	// Reason is the error code of the answer, e.g. signature_invalid.
 	Reason string `json:"reason"`
 	// Detail explains Reason.
@@ -67,6 +72,20 @@ func ActionEvent(a *action.Action, now time.Time) Event {
 	return Event{ID: NewEventID(now), Type: "action." + string(a.Status), Time: now, Sequence: seq, Action: a}
 }
 
+// Pipeline is the pipeline the event belongs to, for scoped webhooks:
+// the action's, or the one the incoming hook triggers; "" for none.
+func (ev *Event) Pipeline() string {
+	switch {
+	case ev.Action != nil:
+		return ev.Action.Pipeline
+	case ev.Rejection != nil:
+		return ev.Rejection.Pipeline
+	case ev.Received != nil:
+		return ev.Received.Pipeline
+	}
+	return ""
+}
+
 // payload is the incoming body the event carries, if any.
 func (ev *Event) payload() []byte {
 	switch {
@@ -74,6 +93,8 @@ func (ev *Event) payload() []byte {
 		return ev.Action.Payload
 	case ev.Rejection != nil:
 		return ev.Rejection.Payload
+	case ev.Received != nil:
+		return ev.Received.Body
 	}
 	return nil
 }
@@ -101,6 +122,14 @@ func (ev *Event) Values() map[string]string {
 		vars = ev.Rejection.Variables
 		set(PlaceholderIP, ev.Rejection.RemoteIP)
 		set(PlaceholderHook, ev.Rejection.Hook)
+		set(PlaceholderPipeline, ev.Rejection.Pipeline)
+	case ev.Received != nil:
+		r := ev.Received
+		vars = r.Variables
+		set(PlaceholderIP, r.RemoteIP)
+		set(PlaceholderHook, r.Name)
+		set(PlaceholderPipeline, r.Pipeline)
+		set(PlaceholderActionID, r.ActionID)
 	default:
 		return v
 	}
@@ -134,8 +163,8 @@ type envelope struct {
 	Data      map[string]any `json:"data"`
 }
 
-// data is the envelope's data: the action, the rejection or the tested
-// webhook, and the payload when asked for.
+// data is the envelope's data: the action, the rejection, the received
+// hook or the tested webhook, and the payload when asked for.
 func (ev *Event) data(withPayload bool) map[string]any {
 	d := make(map[string]any, 2)
 	switch {
@@ -143,6 +172,8 @@ func (ev *Event) data(withPayload bool) map[string]any {
 		d["action"] = ev.Action
 	case ev.Rejection != nil:
 		d["rejection"] = ev.Rejection
+	case ev.Received != nil:
+		d["hook"] = ev.Received
 	case ev.Webhook != "":
 		d["webhook"] = ev.Webhook
 	}
@@ -190,6 +221,12 @@ func (w *Webhook) Render(ev *Event) ([]byte, bool, error) {
 			return nil, false, nil
 		}
 	}
+	if w.RawPayload && ev.Received != nil {
+		if ev.Received.Body == nil {
+			return []byte{}, true, nil
+		}
+		return ev.Received.Body, true, nil
+	}
 	if w.body == nil {
 		b, err := ev.Envelope(w.JSONPayload)
 		return b, true, err
@@ -210,9 +247,10 @@ func (w *Webhook) Render(ev *Event) ([]byte, bool, error) {
 
 // exprEnv is what the expressions of a webhook see: action (its fields as
 // in the envelope, an empty map for other events), event (id, type,
-// sequence, timestamp, and the rejection of a hook.rejected) and payload
-// (the incoming body decoded as JSON, as a string when it does not parse,
-// nil when there is none).
+// sequence, timestamp, and the rejection of a hook.rejected), hook (the
+// received hook of a hook.received as in the envelope, an empty map for
+// other events) and payload (the incoming body decoded as JSON, as a
+// string when it does not parse, nil when there is none).
 func (ev *Event) exprEnv() map[string]any {
 	a := map[string]any{}
 	if ev.Action != nil {
@@ -222,13 +260,26 @@ func (ev *Event) exprEnv() map[string]any {
 	if r := ev.Rejection; r != nil {
 		e["hook"], e["reason"], e["detail"], e["remote_ip"] = r.Hook, r.Reason, r.Detail, r.RemoteIP
 	}
+	h := map[string]any{}
+	if r := ev.Received; r != nil {
+		vars := r.Variables
+		if vars == nil {
+			vars = map[string]any{}
+		}
+		headers := make(map[string]any, len(r.Headers))
+		for k, v := range r.Headers {
+			headers[k] = v
+		}
+		h = map[string]any{"name": r.Name, "variables": vars, "remote_ip": r.RemoteIP, "delivery_id": r.DeliveryID,
+			"content_type": r.ContentType, "headers": headers}
+	}
 	var payload any
 	if p := ev.payload(); len(p) > 0 {
 		if json.Unmarshal(p, &payload) != nil {
 			payload = string(p)
 		}
 	}
-	return map[string]any{"action": a, "event": e, "payload": payload}
+	return map[string]any{"action": a, "event": e, "hook": h, "payload": payload}
 }
 
 // actionMap is an action as its JSON shows it, for expressions.

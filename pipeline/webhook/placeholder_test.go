@@ -33,7 +33,7 @@ func expand(t *testing.T, def Definition, ev Event) (string, map[string]string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := w.Request(ev.ID, []byte(`{}`), ev.Values(), time.Now())
+	r, err := w.Request(ev.ID, []byte(`{}`), ev.Values(), nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,8 +35,10 @@ type Request struct {
 // Request makes the request delivering body, the rendered event id, at
 // time now: placeholders of the URL and headers are expanded with values
 // (Event.Values), URL-escaped in the URL and stripped of line breaks in
-// headers, and the request is signed with every secret.
-func (w *Webhook) Request(id string, body []byte, values map[string]string, now time.Time) (*Request, error) {
+// headers, and the request is signed with every secret. extra are the
+// delivery's own headers (Headers): the webhook's headers and the
+// signature headers win over them.
+func (w *Webhook) Request(id string, body []byte, values, extra map[string]string, now time.Time) (*Request, error) {
 	u := Expand(w.URL, w.names, values, escapeURL)
 	if _, err := url.Parse(u); err != nil {
 		return nil, fmt.Errorf("url: %v", err)
@@ -47,6 +49,9 @@ func (w *Webhook) Request(id string, body []byte, values map[string]string, now 
 		h.Set("Content-Type", "application/json")
 	} else {
 		h.Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	for name, value := range extra {
+		h.Set(name, value)
 	}
 	for name, value := range w.Headers {
 		h.Set(name, Expand(value, w.names, values, escapeHeader))

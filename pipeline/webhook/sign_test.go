@@ -98,7 +98,7 @@ func TestSignRotation(t *testing.T) {
 	}
 	now := time.Now()
 	body := []byte(`{"x":1}`)
-	r, err := w.Request("msg_abc", body, nil, now)
+	r, err := w.Request("msg_abc", body, nil, nil, now)
 	if err != nil {
 		t.Fatal(err)
 	}

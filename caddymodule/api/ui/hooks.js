@@ -8,7 +8,8 @@ export async function hooks() {
   const pipelines = items(await api('GET', 'pipelines?pageSize=100'));
   const rows = [];
   for (const p of pipelines) {
-    for (const h of items(await api('GET', `pipelines/${encodeURIComponent(p.name)}/hooks?pageSize=100`))) {
+    // The Devopness list has the pipeline's outgoing hooks too: those are under Webhooks.
+    for (const h of items(await api('GET', `pipelines/${encodeURIComponent(p.name)}/hooks?pageSize=100`)).filter((x) => x.type !== 'outgoing')) {
       rows.push(tr([
         h.name, p.name, badge(h.source || 'api'), h.url ? el('code', {}, h.url) : '',
         h.signature || (h.requires_secret ? `${h.secret_algorithm || 'sha256'} in ${h.secret_header_name || 'X-Hub-Signature-256'}` : 'none'),

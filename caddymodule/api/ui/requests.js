@@ -16,7 +16,7 @@ export async function requests(query) {
   for (const r of items(answer)) {
     rows.push(tr([
       time(r.time), r.hook, `${r.method} ${r.path}`, badge(r.result), r.status ?? 'passed on', r.detail || '',
-      r.actionId ? link('#/actions/' + encodeURIComponent(r.actionId), r.actionId) : '',
+      [r.actionId ? link('#/actions/' + encodeURIComponent(r.actionId), r.actionId) : '', r.eventId ? el('div', {}, 'event ', el('code', {}, r.eventId)) : ''],
     ]));
     rows.push(el('tr', { class: 'sub' }, el('td', { colspan: 7 },
       el('details', { 'data-key': 'req-' + r.id }, el('summary', {}, 'headers and body'), requestDetail(r)))));
@@ -29,7 +29,7 @@ export async function requests(query) {
       { name: 'result', label: 'Result', options: results },
       { name: 'since', label: 'Since', options: [['', 'any time'], ['15m', 'last 15 minutes'], ['1h', 'last hour'], ['24h', 'last 24 hours']] },
     ]),
-    table(['Time', 'Hook', 'Request', 'Result', 'Status', 'Why', 'Action'], rows, 'Incoming requests, newest first'),
+    table(['Time', 'Hook', 'Request', 'Result', 'Status', 'Why', 'Action or event'], rows, 'Incoming requests, newest first'),
     pager(answer),
     curlLine('GET', path));
 }

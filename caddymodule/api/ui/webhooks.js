@@ -5,7 +5,7 @@ import { el, table, tr, badge, time, link, pre, text } from './dom.js';
 import { api, items, session } from './api.js';
 import { filters, pager, pageQuery, command, section, requestForm, say, curlLine, refresh } from './controls.js';
 
-const eventTypes = ['action.queued', 'action.running', 'action.succeeded', 'action.failed', 'action.cancelled', 'hook.rejected'];
+const eventTypes = ['action.queued', 'action.running', 'action.succeeded', 'action.failed', 'action.cancelled', 'hook.received', 'hook.rejected'];
 const webhookStates = ['', 'INTEGRATION_ACTIVE', 'INTEGRATION_NEW', 'INTEGRATION_FAILED', 'INTEGRATION_DEACTIVATED'];
 const deliveryStates = ['', 'failed', 'pending', 'waiting', 'held', 'succeeded'];
 
@@ -13,20 +13,21 @@ const deliveryStates = ['', 'failed', 'pending', 'waiting', 'held', 'succeeded']
 export async function webhooks(query) {
   const q = query.get('state') ? 'state=' + encodeURIComponent(query.get('state')) + '&' : '';
   const path = `webhooks?${q}${pageQuery(query)}`;
-  const answer = await api('GET', path);
+  const [answer, pipelines] = await Promise.all([api('GET', path), api('GET', 'pipelines?pageSize=100')]);
   const rows = items(answer).map((w) => tr([
     link('#/webhooks/' + encodeURIComponent(w.id), w.name), badge(w.state), el('code', {}, w.url),
     (w.eventTypes || []).map((t) => t.type).join(', '),
+    w.default ? 'default' : (w.pipelines || []).length ? 'pipelines ' + w.pipelines.join(', ') : 'every pipeline',
     `${w.deliveries.pending} pending · ${w.deliveries.waiting} waiting · ${w.deliveries.held} held`,
     w.source, el('div', { class: 'commands' }, webhookCommands(w)),
   ]));
   return el('div', {},
     el('h1', {}, 'Webhooks'),
     filters(query, [{ name: 'state', label: 'State', options: webhookStates }]),
-    table(['Name', 'State', 'URL', 'Events', 'Deliveries', 'Source', ''], rows, 'Outgoing webhooks'),
+    table(['Name', 'State', 'URL', 'Events', 'Scope', 'Deliveries', 'Source', ''], rows, 'Outgoing webhooks'),
     pager(answer),
     curlLine('GET', path),
-    session.readOnly ? null : section('Create a webhook', createForm()));
+    session.readOnly ? null : section('Create a webhook', createForm(items(pipelines))));
 }
 
 // webhookCommands are a webhook's buttons.
@@ -46,7 +47,7 @@ function webhookCommands(w) {
 }
 
 // createForm is the 1NCE webhook form.
-function createForm() {
+function createForm(pipelines) {
   const name = el('input', { id: 'wh-name', required: true, placeholder: 'deploy-status' });
   const url = el('input', { id: 'wh-url', required: true, type: 'url', placeholder: 'https://example.com/hooks', size: 40 });
   const headers = el('tbody');
@@ -60,6 +61,8 @@ function createForm() {
   headerRow('Authorization', '');
   const types = eventTypes.map((t) => el('input', { type: 'checkbox', name: 'event', value: t, id: 'ev-' + t, checked: t.startsWith('action.') }));
   const json = el('input', { id: 'wh-json', type: 'checkbox' });
+  const scoped = pipelines.map((p) => el('input', { type: 'checkbox', name: 'scope', value: p.name, id: 'scope-' + p.name }));
+  const isDefault = el('input', { id: 'wh-default', type: 'checkbox' });
   const body = () => {
     const h = {};
     for (const row of headers.children) {
@@ -67,7 +70,8 @@ function createForm() {
       if (k) h[k] = row.querySelector('[name=h-value]').value;
     }
     return { name: name.value, url: url.value, headers: h,
-      eventTypes: types.filter((c) => c.checked).map((c) => ({ type: c.value, version: '1.0.0' })), jsonPayloadEnabled: json.checked };
+      eventTypes: types.filter((c) => c.checked).map((c) => ({ type: c.value, version: '1.0.0' })), jsonPayloadEnabled: json.checked,
+      pipelines: scoped.filter((c) => c.checked).map((c) => c.value), default: isDefault.checked };
   };
   const result = el('div', { 'aria-live': 'polite' });
   return requestForm('Create a webhook', 'Create webhook', [
@@ -77,6 +81,9 @@ function createForm() {
       el('button', { type: 'button', onclick: () => headerRow() }, 'Add a header')),
     el('fieldset', {}, el('legend', {}, 'Event types'), types.map((c) => el('label', { for: c.id, class: 'inline' }, c, ' ', c.value))),
     el('label', { for: 'wh-json', class: 'inline' }, json, ' Include the incoming payload (jsonPayloadEnabled)'),
+    el('fieldset', {}, el('legend', {}, 'Scope (none checked: every pipeline)'),
+      scoped.map((c) => el('label', { for: c.id, class: 'inline' }, c, ' ', c.value)),
+      el('label', { for: 'wh-default', class: 'inline' }, isDefault, ' default: the pipelines no scoped webhook covers')),
     result,
   ], () => ['POST', 'webhooks', body()], (w) => {
     say(`Webhook ${w.name} created`, false);
