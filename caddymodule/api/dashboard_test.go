@@ -183,6 +183,24 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("accepted requests: %+v", reqs)
 	}
 
+	// The stats of the last hour count what happened.
+	var stats struct {
+		Hooks   struct{ Total map[string]int } `json:"hooks"`
+		Actions struct {
+			Total  map[string]int   `json:"total"`
+			Series []map[string]int `json:"series"`
+		} `json:"actions"`
+		Deliveries struct {
+			Succeeded, Failed int
+			LatencyMs         struct{ P50, P95 int } `json:"latencyMs"`
+		} `json:"deliveries"`
+	}
+	if s := dashAPI(t, tester, "GET", "stats?since=1h", "", &stats); s != 200 || stats.Actions.Total["succeeded"] != 1 ||
+		stats.Deliveries.Succeeded < 1 || stats.Deliveries.Failed < 1 || stats.Hooks.Total["signature_invalid"] < 1 ||
+		stats.Actions.Series[len(stats.Actions.Series)-1]["succeeded"] != 1 {
+		t.Errorf("stats: %d %+v", s, stats)
+	}
+
 	tb := newTab(t, 1100, 760)
 	t.Run("sign-in", func(t *testing.T) {
 		tb.t = t

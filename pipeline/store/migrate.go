@@ -159,7 +159,7 @@ var schema = [][]string{
 		`CREATE INDEX hookgate_action_status_id ON hookgate_action (status, id)`,
 		`CREATE INDEX hookgate_delivery_webhook_id ON hookgate_delivery (webhook, id)`,
 		// Covering the stats' columns: a window is read from the index alone.
-		`CREATE INDEX hookgate_action_created ON hookgate_action (created_at, status, started_at, finished_at)`,
+		`CREATE INDEX hookgate_action_created ON hookgate_action (status, created_at, started_at, finished_at)`,
 		`CREATE INDEX hookgate_attempt_at ON hookgate_attempt (at, duration_ms, status_code)`,
 	},
 }

@@ -42,27 +42,25 @@ type DurationCount struct {
 }
 
 // ActionStats counts the actions created since a time by interval and
-// state.
+// state: one aggregate per state and interval over a range of the
+// (status, created_at, ...) index, so that nothing is sorted.
 func (d *db) ActionStats(ctx context.Context, since time.Time, interval time.Duration) ([]ActionBucket, error) {
-	r, err := d.pool.query(ctx, `SELECT (created_at - CAST($1 AS BIGINT)) / CAST($2 AS BIGINT), status, count(*),
-		count(finished_at - started_at), coalesce(sum(finished_at - started_at), 0)
-		FROM hookgate_action WHERE created_at >= CAST($1 AS BIGINT) GROUP BY 1, 2 ORDER BY 1, 2`,
-		since.UnixMicro(), interval.Microseconds())
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
 	var out []ActionBucket
-	for r.Next() {
-		var b ActionBucket
-		var status string
-		if err := r.Scan(&b.Interval, &status, &b.N, &b.Finished, &b.RunMicros); err != nil {
-			return nil, err
+	end := time.Now()
+	for _, status := range []action.Status{action.StatusQueued, action.StatusRunning, action.StatusSucceeded, action.StatusFailed, action.StatusCancelled} {
+		for i, from := int64(0), since; from.Before(end); i, from = i+1, from.Add(interval) {
+			b := ActionBucket{Interval: i, Status: status}
+			if err := queryOne(ctx, d.pool, `SELECT count(*), count(finished_at - started_at), coalesce(sum(finished_at - started_at), 0)
+				FROM hookgate_action WHERE status = $1 AND created_at >= $2 AND created_at < $3`,
+				[]any{string(status), from.UnixMicro(), from.Add(interval).UnixMicro()}, &b.N, &b.Finished, &b.RunMicros); err != nil {
+				return nil, err
+			}
+			if b.N > 0 {
+				out = append(out, b)
+			}
 		}
-		b.Status = action.Status(status)
-		out = append(out, b)
 	}
-	return out, r.Err()
+	return out, nil
 }
 
 // AttemptStats gathers the delivery attempts made since a time by
