@@ -22,6 +22,9 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, status int, rea
 		result, _ = body["status"].(string)
 	}
 	hooksTotal.WithLabelValues(h.Name, result).Inc()
+	actionID, _ := body["action_id"].(string)
+	eventID, _ := body["event_id"].(string)
+	noteOutcome(r, Outcome{Result: result, Status: status, Detail: reason, ActionID: actionID, EventID: eventID})
 	level("hook answered",
 		zap.String("hook", h.Name),
 		zap.Int("status", status),

@@ -80,6 +80,12 @@ type App struct {
 	// Default: 256 MiB.
 	MaxBuffered int64 `json:"max_buffered,omitempty"`
 
+	// RequestLog is how many of the latest incoming requests this
+	// instance keeps in memory for the management API's GET /requests
+	// and the dashboard (each with the first 16 KiB of its body). 0 turns
+	// the log off. Default: 1000.
+	RequestLog *int `json:"request_log,omitempty"`
+
 	plans map[string]bool
 	// fileVars are, by pipeline, the variables its steps take as files
 	// ({file:vars.<name>}), each with the step that does.
@@ -98,7 +104,9 @@ type App struct {
 	// started is closed once Start has set engine: Caddy may start the
 	// HTTP app, and serve hooks, before this one.
 	started chan struct{}
-	logger  *zap.Logger
+	// requests is the request log, nil when it is off.
+	requests *RequestLog
+	logger   *zap.Logger
 }
 
 // Storage selects the database.
@@ -218,6 +226,14 @@ func (a *App) Provision(ctx caddy.Context) error {
 			return err
 		}
 	}
+	size := defaultRequestLog
+	if a.RequestLog != nil {
+		size = *a.RequestLog
+	}
+	if size < 0 {
+		return fmt.Errorf("request_log %d: want a number of requests, or 0 for none", size)
+	}
+	a.requests = requestLogOf(size)
 	a.plans = make(map[string]bool, len(a.Pipelines))
 	a.fileVars = make(map[string]map[string]string, len(a.Pipelines))
 	for _, p := range a.Pipelines {
@@ -256,6 +272,18 @@ func (a *App) Provision(ctx caddy.Context) error {
 		a.hooks[i] = def
 	}
 	return registerMetrics(ctx.GetMetricsRegistry(), a)
+}
+
+// Requests is the request log of this instance; nil when it is off.
+func (a *App) Requests() *RequestLog { return a.requests }
+
+// requestLog is Requests of an app that may be absent (a pass-through
+// hook without the hookgate app).
+func (a *App) requestLog() *RequestLog {
+	if a == nil {
+		return nil
+	}
+	return a.requests
 }
 
 // checkPublicURL checks that public_url is an http or https URL with a host.

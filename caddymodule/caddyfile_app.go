@@ -24,6 +24,7 @@ import (
 //			retention <duration>
 //			lease <duration>
 //			public_url <url>
+//			request_log <n>
 //			pipeline <name> {
 //				concurrency <n>
 //				queue_limit <n>
@@ -117,6 +118,13 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 			if d.NextArg() {
 				return nil, d.ArgErr()
 			}
+		case "request_log":
+			args := d.RemainingArgs()
+			n, err := strconv.Atoi(strings.Join(args, " "))
+			if len(args) != 1 || err != nil || n < 0 {
+				return nil, d.Errf("request_log %q: want a number of requests, or 0 for none", strings.Join(args, " "))
+			}
+			app.RequestLog = &n
 		case "allow_targets":
 			args := d.RemainingArgs()
 			if len(args) == 0 {

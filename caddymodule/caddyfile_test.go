@@ -118,6 +118,8 @@ func TestGlobalOption(t *testing.T) {
 		"allow_targets":                                        "wrong argument count",
 		"delivery {\nretry_schedule 5s soon\n}":                `retry_schedule "soon"`,
 		"delivery {\nfail_after 0\n}":                          `fail_after "0": want a positive integer`,
+		"request_log -1":                                       `request_log "-1": want a number of requests, or 0 for none`,
+		"request_log":                                          `request_log "": want a number`,
 	} {
 		_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte("{\n\thookgate {\n"+input+"\n\t}\n}\n:8080\n"), nil)
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -357,13 +357,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if h.dynamic != nil {
 		return h.serveDynamic(w, r, next)
 	}
+	hb := newHookBody(h.budget())
+	defer hb.release()
+	var body []byte // the request log's, recorded before hb is released
+	if log := h.app.requestLog(); log != nil {
+		start := time.Now()
+		defer func() { log.record(h, r, start, body) }()
+	}
 	if !slices.Contains(h.Methods, r.Method) {
 		w.Header().Set("Allow", h.allow)
 		return h.answer(w, r, http.StatusMethodNotAllowed, "method_not_allowed",
 			map[string]any{"error": "method_not_allowed", "allow": h.Methods})
 	}
-	hb := newHookBody(h.budget())
-	defer hb.release()
 	body, err := h.readBody(&hb, w, r)
 	if err != nil {
 		return h.answerUnread(w, r, err)
@@ -381,6 +386,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 		if reply, ok := h.verifier.Handshake(sreq); ok {
 			hooksTotal.WithLabelValues(h.Name, "handshake").Inc()
+			noteOutcome(r, Outcome{Result: "handshake", Status: http.StatusOK})
 			h.logger.Info("handshake answered", zap.String("hook", h.Name), zap.String("preset", h.verifier.Preset()))
 			w.Header().Set("Content-Type", "application/json")
 			_, err := w.Write(reply)

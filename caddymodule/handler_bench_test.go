@@ -58,8 +58,24 @@ func benchHandler(b *testing.B, h caddyhttp.MiddlewareHandler) {
 // hook: read the 8.8 KB GitHub push body, verify its signature, check
 // and extract three variables with gjson, set the placeholders and pass on.
 func BenchmarkHandlerGitHubPush(b *testing.B) {
+	benchHandler(b, pushHandler(b, nil))
+}
+
+// BenchmarkHandlerRequestLog is BenchmarkHandlerGitHubPush without and
+// with the request log (SPEC 8), in one run: what logging costs the
+// pass-through path.
+func BenchmarkHandlerRequestLog(b *testing.B) {
+	b.Run("off", func(b *testing.B) { benchHandler(b, pushHandler(b, &App{})) })
+	b.Run("on", func(b *testing.B) {
+		benchHandler(b, pushHandler(b, &App{requests: newRequestLog(defaultRequestLog)}))
+	})
+}
+
+// pushHandler is the GitHub push hook of the benchmarks, with three
+// variables, its app set to app (nil: a hook without the hookgate app).
+func pushHandler(b *testing.B, app *App) *Handler {
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	defer cancel()
+	b.Cleanup(cancel)
 	h := &Handler{
 		Name:      "bench",
 		Signature: &Signature{Preset: "github"},
@@ -74,7 +90,8 @@ func BenchmarkHandlerGitHubPush(b *testing.B) {
 		b.Fatal(err)
 	}
 	h.logger = zap.NewNop() // measure the handler, not the test's debug log
-	benchHandler(b, h)
+	h.app = app
+	return h
 }
 
 // BenchmarkHandlerGitHubPushCondition adds a condition on a header and a

@@ -149,6 +149,7 @@ func (h *Handler) waitFor(w http.ResponseWriter, r *http.Request, e *engine.Engi
 		status = http.StatusInternalServerError
 	}
 	hooksTotal.WithLabelValues(h.Name, string(a.Status)).Inc()
+	noteOutcome(r, Outcome{Result: string(a.Status), Status: status, Detail: string(a.Reason), ActionID: id})
 	h.logger.Info("action finished", zap.String("hook", h.Name), zap.String("pipeline", h.Pipeline),
 		zap.String("action_id", id), zap.String("status", string(a.Status)), zap.String("reason", string(a.Reason)))
 	w.Header().Set("Content-Type", "application/json")

@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
 CONNECTIONS=${CONNECTIONS:-32}
+# REQUEST_LOG=<n> runs the hookgate app beside the hook, with a request log
+# of n requests (0: off), to measure what the log costs the hot path.
+REQUEST_LOG=${REQUEST_LOG:-}
 
 if ! command -v wrk >/dev/null; then
 	apt-get update -qq && apt-get install -y -qq wrk
@@ -20,8 +23,16 @@ payload=../shared/testdata/payloads/github-push.json
 secret=bench-secret
 sig=$(bin/caddy hookgate sign --preset github --secret "$secret" < "$payload" | sed -n 's/^X-Hub-Signature-256: //p')
 
+app=""
+if [ -n "$REQUEST_LOG" ]; then
+	app="hookgate {
+		storage sqlite $work/hookgate.db
+		request_log $REQUEST_LOG
+	}"
+fi
 cat > "$work/Caddyfile" <<CADDY
 {
+	$app
 	admin off
 	auto_https off
 	log default {

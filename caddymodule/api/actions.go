@@ -19,15 +19,9 @@ func (h *APIHandler) listActions(w http.ResponseWriter, r *http.Request, e *engi
 	if f.Status != "" && !f.Status.Valid() {
 		return badRequest("invalid_query", "status %q: want queued, running, succeeded, failed or cancelled", f.Status)
 	}
-	stats, err := e.Stats(r.Context())
+	total, err := e.CountActions(r.Context(), f)
 	if err != nil {
 		return err
-	}
-	var total int64
-	for name, c := range stats.Pipelines {
-		if f.Pipeline == "" || name == f.Pipeline {
-			total += c.Count(f.Status)
-		}
 	}
 	list, err := e.Actions(r.Context(), f)
 	if err != nil {

@@ -44,6 +44,11 @@ type APIHandler struct {
 	// "default".
 	Organisation string `json:"organisation,omitempty"`
 
+	// UIOff turns the dashboard off: without it, its files are served
+	// under <mount>/ui/ (no token needed to load them; every data request
+	// of the page sends one).
+	UIOff bool `json:"ui_off,omitempty"`
+
 	app    *caddymodule.App
 	mux    *http.ServeMux
 	keys   []tokenKey
@@ -105,6 +110,9 @@ func (h *APIHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyht
 	if r.URL.Path == openAPIPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		return serveOpenAPI(w, r)
 	}
+	if h.serveUI(w, r) {
+		return nil
+	}
 	write, ok := h.authenticate(r)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hookgate"`)
@@ -149,7 +157,7 @@ func (h *APIHandler) routes() *http.ServeMux {
 	for pattern, fn := range h.nativeRoutes() {
 		mux.HandleFunc(pattern, h.handle(fn))
 	}
-	for _, dialect := range []map[string]apiFunc{h.oneNCERoutes(), h.ricloudRoutes(), h.devopnessRoutes(), h.outgoingRoutes()} {
+	for _, dialect := range []map[string]apiFunc{h.oneNCERoutes(), h.ricloudRoutes(), h.devopnessRoutes(), h.outgoingRoutes(), h.dashboardRoutes()} {
 		for pattern, fn := range dialect {
 			mux.HandleFunc(pattern, h.handle(fn))
 		}

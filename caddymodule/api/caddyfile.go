@@ -16,10 +16,12 @@ func init() {
 //	hookgate_api {
 //		token <value> read|write
 //		organisation <name>
+//		ui off
 //	}
 //
 // token may be repeated; at least one is required. organisation names
-// the organisation of the ricloud dialect's webhook configs.
+// the organisation of the ricloud dialect's webhook configs. ui off
+// turns the dashboard (<mount>/ui/) off.
 func parseAPIHandler(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	handler := new(APIHandler)
 	err := handler.UnmarshalCaddyfile(h.Dispenser)
@@ -49,6 +51,11 @@ func (h *APIHandler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Err("organisation: want <name>")
 			}
 			h.Organisation = d.Val()
+		case "ui":
+			if !d.NextArg() || d.Val() != "off" || d.NextArg() {
+				return d.Err("ui: want `ui off` (the dashboard is on by default)")
+			}
+			h.UIOff = true
 		default:
 			return d.Errf("unknown hookgate_api option %q", d.Val())
 		}

@@ -21,6 +21,7 @@ func TestUnmarshalAPICaddyfileErrors(t *testing.T) {
 		{"hookgate_api x {\n token a read\n}", 1, "wrong argument count"},
 		{"hookgate_api {\n token a read\n organisation\n}", 3, "organisation: want <name>"},
 		{"hookgate_api {\n token a read\n organisation a b\n}", 3, "organisation: want <name>"},
+		{"hookgate_api {\n token a read\n ui on\n}", 3, "ui: want `ui off`"},
 	} {
 		err := new(APIHandler).UnmarshalCaddyfile(caddyfile.NewTestDispenser(c.input))
 		at := fmt.Sprintf(", at Testfile:%d", c.line)

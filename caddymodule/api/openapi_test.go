@@ -50,7 +50,7 @@ func TestOpenAPIDocument(t *testing.T) {
 	}
 	h := new(APIHandler)
 	served := []string{"GET " + openAPIPath}
-	for _, routes := range []map[string]apiFunc{h.nativeRoutes(), h.oneNCERoutes(), h.ricloudRoutes(), h.devopnessRoutes(), h.outgoingRoutes()} {
+	for _, routes := range []map[string]apiFunc{h.nativeRoutes(), h.oneNCERoutes(), h.ricloudRoutes(), h.devopnessRoutes(), h.outgoingRoutes(), h.dashboardRoutes()} {
 		for pattern := range routes {
 			served = append(served, pattern)
 		}

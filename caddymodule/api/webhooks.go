@@ -481,6 +481,7 @@ type deliveryJSON struct {
 	NextAttemptAt *string                `json:"nextAttemptTime"`
 	CreatedTime   string                 `json:"createdTime"`
 	UpdatedTime   string                 `json:"updatedTime"`
+	Body          string                 `json:"body"`
 	Attempts      []attemptJSON          `json:"attempts"`
 }
 
@@ -505,7 +506,7 @@ func attemptObject(a store.Attempt) attemptJSON {
 func deliveryObject(d *store.Delivery) deliveryJSON {
 	out := deliveryJSON{ID: d.ID, EventID: d.EventID, EventType: d.EventType, ActionID: d.ActionID,
 		Pipeline: d.Values[webhook.PlaceholderPipeline], Sequence: d.Sequence,
-		Status: d.Status, CreatedTime: timestamp(d.CreatedAt), UpdatedTime: timestamp(d.UpdatedAt),
+		Status: d.Status, CreatedTime: timestamp(d.CreatedAt), UpdatedTime: timestamp(d.UpdatedAt), Body: string(d.Body),
 		Attempts: make([]attemptJSON, len(d.Attempts))}
 	if d.Status == webhook.DeliveryPending {
 		out.NextAttemptAt = timestampPtr(d.NextAttemptAt)
@@ -534,9 +535,13 @@ func (h *APIHandler) listDeliveries(w http.ResponseWriter, r *http.Request, e *e
 		return err
 	}
 	total := info.Count(status)
-	list, err := e.Deliveries(r.Context(), info.ID, engine.DeliveryFilter{Status: status, Limit: p.size, Offset: p.offset()})
+	f := engine.DeliveryFilter{Status: status, ActionID: r.URL.Query().Get("action"), Limit: p.size, Offset: p.offset()}
+	list, err := e.Deliveries(r.Context(), info.ID, f)
 	if err != nil {
 		return err
+	}
+	if f.ActionID != "" {
+		total = int64(p.offset() + len(list)) // an action has a few events: they fit a page
 	}
 	items := make([]deliveryJSON, len(list))
 	for i := range list {

@@ -290,9 +290,10 @@ func object[M ~map[string][]string](m M, t Type, skip func(string) bool) (val an
 }
 
 // credentialWords mark the headers that carry a credential: Authorization
-// (Proxy-Authorization too), Cookie, and every provider's signature or
-// token header (X-Hub-Signature-256, X-Gitlab-Token, X-Shopify-Hmac-Sha256).
-var credentialWords = []string{"authorization", "cookie", "signature", "token", "secret", "hmac"}
+// (Proxy-Authorization, X-Auth-*), Cookie and Set-Cookie, API keys,
+// passwords, and every provider's signature or token header
+// (X-Hub-Signature-256, X-Gitlab-Token, X-Shopify-Hmac-Sha256).
+var credentialWords = []string{"auth", "cookie", "signature", "token", "secret", "password", "hmac", "api-key", "apikey"}
 
 // CredentialHeader reports whether a header carries a credential, and so
 // is never kept or passed on with a hook: header:* leaves it out (its

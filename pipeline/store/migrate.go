@@ -166,6 +166,21 @@ var schema = [][]string{
 		`ALTER TABLE hookgate_action ADD COLUMN claimed_by TEXT`,
 		`CREATE INDEX hookgate_action_status ON hookgate_action (status)`,
 	},
+	{
+		// The dashboard's lists, newest first, a page at a time, and its
+		// stats over a time window.
+		// hookgate_action_pipeline_status and hookgate_action_status are
+		// prefixes of new ones.
+		`DROP INDEX hookgate_action_pipeline_status`,
+		`CREATE INDEX hookgate_action_pipeline_status ON hookgate_action (pipeline, status, id)`,
+		`CREATE INDEX hookgate_action_pipeline_id ON hookgate_action (pipeline, id)`,
+		`DROP INDEX hookgate_action_status`,
+		`CREATE INDEX hookgate_action_status_id ON hookgate_action (status, id)`,
+		`CREATE INDEX hookgate_delivery_webhook_id ON hookgate_delivery (webhook, id)`,
+		// Covering the stats' columns: a window is read from the index alone.
+		`CREATE INDEX hookgate_action_created ON hookgate_action (status, created_at, started_at, finished_at)`,
+		`CREATE INDEX hookgate_attempt_at ON hookgate_attempt (at, duration_ms, status_code)`,
+	},
 }
 
 // migrateRiver applies River's migrations, each in its own transaction

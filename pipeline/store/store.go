@@ -76,6 +76,15 @@ type Store interface {
 	Deliveries(ctx context.Context, webhook string, f DeliveryFilter) ([]Delivery, error)
 	// DeliveryCounts counts deliveries by webhook and status.
 	DeliveryCounts(ctx context.Context) ([]DeliveryCount, error)
+	// CountActions counts the actions a filter selects, its limit and
+	// offset aside.
+	CountActions(ctx context.Context, f Filter) (int64, error)
+	// ActionStats counts the actions created since a time by interval
+	// and state, for the dashboard.
+	ActionStats(ctx context.Context, since time.Time, interval time.Duration) ([]ActionBucket, error)
+	// AttemptStats gathers the delivery attempts made since a time by
+	// interval, for the dashboard.
+	AttemptStats(ctx context.Context, since time.Time, interval time.Duration) ([]AttemptBucket, error)
 	LeaseStore
 	// Close closes the database.
 	Close() error

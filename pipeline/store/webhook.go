@@ -212,6 +212,8 @@ type DeliveryNext struct {
 type DeliveryFilter struct {
 	// Status keeps the deliveries in one status; empty keeps all.
 	Status webhook.DeliveryStatus
+	// ActionID keeps the deliveries of one action's events; empty keeps all.
+	ActionID string
 	// Limit is the most deliveries returned. Default and maximum: 1000.
 	Limit int
 	// Offset skips that many deliveries first.
@@ -554,12 +556,20 @@ func (d *db) Deliveries(ctx context.Context, webhookName string, f DeliveryFilte
 		args = append(args, string(f.Status))
 		q += ` AND status = $2`
 	}
+	if f.ActionID != "" {
+		args = append(args, f.ActionID)
+		q += fmt.Sprintf(" AND action_id = $%d", len(args))
+	}
 	limit := f.Limit
 	if limit <= 0 || limit > maxLimit {
 		limit = maxLimit
 	}
+	order := "id DESC"
+	if f.ActionID != "" {
+		order = "sequence DESC, id DESC" // the order of the action's index (hookgate_delivery_chain)
+	}
 	args = append(args, int64(limit), int64(max(f.Offset, 0)))
-	q += fmt.Sprintf(" ORDER BY id DESC LIMIT $%d OFFSET $%d", len(args)-1, len(args))
+	q += fmt.Sprintf(" ORDER BY %s LIMIT $%d OFFSET $%d", order, len(args)-1, len(args))
 	list, err := scanDeliveries(d.pool.query(ctx, q, args...))
 	if err != nil || len(list) == 0 {
 		return list, err
