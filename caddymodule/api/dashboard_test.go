@@ -278,7 +278,7 @@ func TestDashboard(t *testing.T) {
 		tb.waitText("Webhook from-the-form created")
 		var w webhookJSON
 		if s := dashAPI(t, tester, "GET", "webhooks/from-the-form", "", &w); s != 200 || w.URL != ok.URL+"/form" ||
-			w.Headers["Authorization"] != "Bearer abc" || len(w.EventTypes) != 6 ||
+			w.Headers["Authorization"] != maskValue("Bearer abc") || len(w.EventTypes) != 6 ||
 			len(w.Pipelines) != 1 || w.Pipelines[0] != "deploy" {
 			t.Errorf("the webhook made by the form: %d %+v", s, w)
 		}
