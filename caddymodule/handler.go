@@ -378,16 +378,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		deliveryID = h.verifier.DeliveryID(sreq)
 	}
 
-	payload := hook.Payload(r.Header.Get("Content-Type"), body)
+	hr := &hook.Request{
+		Header: r.Header, Method: r.Method, Path: r.URL.Path, RemoteIP: remoteIP(r), Hook: h.Name,
+		Payload: hook.Payload(r.Header.Get("Content-Type"), body), Body: body,
+	}
 	if h.needsJSON {
-		if err := hook.CheckJSON(payload); err != nil {
+		if err := hr.CheckPayload(); err != nil {
 			return h.answer(w, r, http.StatusBadRequest, "body is not valid JSON: "+err.Error(),
 				map[string]any{"error": "invalid_payload", "detail": "the body is not valid JSON: " + err.Error()})
 		}
-	}
-	hr := &hook.Request{
-		Header: r.Header, Method: r.Method, Path: r.URL.Path,
-		RemoteIP: remoteIP(r), Hook: h.Name, Payload: payload, Body: body,
 	}
 	if r.URL.RawQuery != "" {
 		hr.Query = r.URL.Query()

@@ -3,6 +3,7 @@ package hook
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
 	"unicode/utf8"
 )
@@ -27,20 +28,29 @@ func (e *JSONError) Error() string { return fmt.Sprintf("at byte %d: %s", e.Offs
 // at most MaxDepth levels. It is the check a hook's body passes before
 // gjson reads variables from it, so that gjson, which reads invalid UTF-8
 // and any depth, reads only what the apps behind the gateway read too.
+func CheckJSON(body []byte) error {
+	var top members
+	return checkJSON(body, &top)
+}
+
+// checkJSON is CheckJSON, which also notes in top where the members of
+// the body's top-level object are (see members).
 //
 // It runs on every hook that reads its body, so it is one loop without
 // calls on the common path: three states (a value is due, a key is due,
 // a value has ended) joined by goto, a stack of one bit per open container
 // (set for an object), and strings and indentation read a word of eight
 // bytes at a time.
-func CheckJSON(body []byte) error {
-	b := body
+func checkJSON(b []byte, top *members) error {
+	*top = members{complete: len(b) <= math.MaxInt32}
 	i := 0
 	depth := 0
 	var stack [MaxDepth / 64]uint64
-	var inKey, inObject bool
+	var inKey, inObject, pending bool
 	var ch byte
 	var reason string
+	var m member
+	var keyAt int
 
 value: // a value is due at b[i], maybe after whitespace
 	i = skipSpace(b, i)
@@ -86,6 +96,7 @@ key: // an object's key is due, maybe after whitespace
 		return jsonFail(i, "want a string key")
 	}
 	inKey = true
+	keyAt = i + 1
 
 str: // b[i] opens a string: a key when inKey
 	i++
@@ -107,13 +118,22 @@ str: // b[i] opens a string: a key when inKey
 				goto ended
 			}
 			inKey = false
+			if depth == 1 {
+				m.key, m.keyEnd = int32(keyAt), int32(i-1)
+			}
 			i = skipSpace(b, i)
 			if i == len(b) || b[i] != ':' {
 				return jsonFail(i, "want : after a key")
 			}
-			i++
+			i = skipSpace(b, i+1)
+			if depth == 1 {
+				m.start, pending = int32(i), true
+			}
 			goto value
 		case ch == '\\':
+			if inKey {
+				top.complete = false // its key would need unescaping
+			}
 			if i, reason = escape(b, i); reason != "" {
 				return jsonFail(i, reason)
 			}
@@ -130,6 +150,10 @@ str: // b[i] opens a string: a key when inKey
 	return jsonFail(i, "unterminated string")
 
 ended: // a value has ended: close containers until one goes on with a comma
+	if depth == 1 && pending {
+		m.end, pending = int32(i), false
+		top.add(m)
+	}
 	i = skipSpace(b, i)
 	if depth == 0 {
 		if i != len(b) {
