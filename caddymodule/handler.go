@@ -1,11 +1,9 @@
 package caddymodule
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -358,7 +356,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.answerUnread(w, r, err)
 	}
 
-	sreq := &signature.Request{Method: r.Method, Header: r.Header, Body: body}
+	sreq := &hb.scratch.sig
+	*sreq = signature.Request{Method: r.Method, Header: r.Header, Body: body}
 	var deliveryID string
 	if h.verifier != nil {
 		if h.verifier.UsesURL() {
@@ -378,7 +377,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		deliveryID = h.verifier.DeliveryID(sreq)
 	}
 
-	hr := &hook.Request{
+	hr := &hb.scratch.hook
+	*hr = hook.Request{
 		Header: r.Header, Method: r.Method, Path: r.URL.Path, RemoteIP: remoteIP(r), Hook: h.Name,
 		Payload: hook.Payload(r.Header.Get("Content-Type"), body), Body: body,
 	}
@@ -419,7 +419,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		ce.Write(zap.String("hook", h.Name), zap.String("delivery_id", deliveryID))
 	}
 
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	replay := new(replayBody)
+	replay.Reset(body)
+	r.Body = replay
 	r.ContentLength = int64(len(body))
 	return next.ServeHTTP(w, r)
 }
