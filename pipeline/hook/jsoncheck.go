@@ -168,6 +168,9 @@ var literals = [256]string{'t': "true", 'f': "false", 'n': "null"}
 // skipSpace is the first byte from i on that is not whitespace.
 // Indentation is skipped a word of eight spaces at a time.
 func skipSpace(b []byte, i int) int {
+	if i < len(b) && b[i] > ' ' {
+		return i // most often, there is none
+	}
 	for i < len(b) {
 		switch b[i] {
 		case ' ':
