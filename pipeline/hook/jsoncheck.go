@@ -37,10 +37,11 @@ func CheckJSON(body []byte) error {
 // the body's top-level object are (see members).
 //
 // It runs on every hook that reads its body, so it is one loop without
-// calls on the common path: three states (a value is due, a key is due,
-// a value has ended) joined by goto, a stack of one bit per open container
-// (set for an object), and strings and indentation read a word of eight
-// bytes at a time.
+// calls on the common path: four states (a value is due, a key is due, a
+// string value, a value has ended) joined by goto, a stack of one bit per
+// open container (set for an object), and strings and indentation read a
+// word of eight bytes at a time. Only escapes, control characters,
+// non-ASCII and numbers leave the loop.
 func checkJSON(b []byte, top *members) error {
 	*top = members{complete: len(b) <= math.MaxInt32}
 	i := 0
