@@ -9,6 +9,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hookgate/hookgate/pipeline/hook"
+	"github.com/hookgate/hookgate/pipeline/signature"
 )
 
 // Defaults of the body limits: the bytes buffered across all hooks, and
@@ -50,9 +53,17 @@ var (
 	errReadTimeout = errors.New("the body did not arrive in time")
 )
 
-// bodyBuffers recycles the buffers bodies are read into: a hook's body is
-// held only until the handlers after this one return.
-var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// hookScratch is what a hook holds while it is handled, recycled as a
+// whole once the handlers after this one return: the buffer its body is
+// read into, and the requests its signature and its variables read.
+type hookScratch struct {
+	buf  bytes.Buffer
+	sig  signature.Request
+	hook hook.Request
+}
+
+// scratches recycles the hookScratch of finished hooks.
+var scratches = sync.Pool{New: func() any { return new(hookScratch) }}
 
 // maxPooledBody is the largest buffer kept for reuse, so that one large
 // hook does not pin its memory.
@@ -63,17 +74,19 @@ const maxPooledBody = 1 << 20
 // that arrived, whatever Content-Length announced.
 const minBodyRead = 512
 
-// hookBody is a hook's body being read: a pooled buffer, and the bytes of
-// the budget it holds.
+// hookBody is a hook's body being read: a pooled buffer (with the rest
+// of the hook's scratch), and the bytes of the budget it holds.
 type hookBody struct {
-	buf    *bytes.Buffer
-	budget *bodyBudget
-	held   int64
+	scratch *hookScratch
+	buf     *bytes.Buffer
+	budget  *bodyBudget
+	held    int64
 }
 
-// newHookBody takes a buffer from the pool; release gives it back.
+// newHookBody takes a scratch from the pool; release gives it back.
 func newHookBody(budget *bodyBudget) hookBody {
-	return hookBody{buf: bodyBuffers.Get().(*bytes.Buffer), budget: budget}
+	s := scratches.Get().(*hookScratch)
+	return hookBody{scratch: s, buf: &s.buf, budget: budget}
 }
 
 // readBody reads the request's whole body, at most MaxBody bytes, within
@@ -127,8 +140,9 @@ func (b *hookBody) grow(n int) bool {
 	return true
 }
 
-// release gives the budget back and the buffer to the pool, unless it
-// grew too large to keep.
+// release gives the budget back and the scratch to the pool, unless its
+// buffer grew too large to keep. The scratch's requests are cleared so
+// that the pool holds on to no request's headers.
 func (b *hookBody) release() {
 	b.budget.give(b.held)
 	b.held = 0
@@ -136,5 +150,13 @@ func (b *hookBody) release() {
 		return
 	}
 	b.buf.Reset()
-	bodyBuffers.Put(b.buf)
+	b.scratch.sig = signature.Request{}
+	b.scratch.hook = hook.Request{}
+	scratches.Put(b.scratch)
 }
+
+// replayBody is a body read already, given again to the next handler.
+type replayBody struct{ bytes.Reader }
+
+// Close implements io.Closer.
+func (*replayBody) Close() error { return nil }

@@ -1,11 +1,9 @@
 package caddymodule
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -374,7 +372,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.answerUnread(w, r, err)
 	}
 
-	sreq := &signature.Request{Method: r.Method, Header: r.Header, Body: body}
+	sreq := &hb.scratch.sig
+	*sreq = signature.Request{Method: r.Method, Header: r.Header, Body: body}
 	var deliveryID string
 	if h.verifier != nil {
 		if h.verifier.UsesURL() {
@@ -395,16 +394,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		deliveryID = h.verifier.DeliveryID(sreq)
 	}
 
-	payload := hook.Payload(r.Header.Get("Content-Type"), body)
+	hr := &hb.scratch.hook
+	*hr = hook.Request{
+		Header: r.Header, Method: r.Method, Path: r.URL.Path, RemoteIP: remoteIP(r), Hook: h.Name,
+		Payload: hook.Payload(r.Header.Get("Content-Type"), body), Body: body,
+	}
 	if h.needsJSON {
-		if err := hook.CheckJSON(payload); err != nil {
+		if err := hr.CheckPayload(); err != nil {
 			return h.answer(w, r, http.StatusBadRequest, "body is not valid JSON: "+err.Error(),
 				map[string]any{"error": "invalid_payload", "detail": "the body is not valid JSON: " + err.Error()})
 		}
-	}
-	hr := &hook.Request{
-		Header: r.Header, Method: r.Method, Path: r.URL.Path,
-		RemoteIP: remoteIP(r), Hook: h.Name, Payload: payload, Body: body,
 	}
 	if r.URL.RawQuery != "" {
 		hr.Query = r.URL.Query()
@@ -440,7 +439,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		ce.Write(zap.String("hook", h.Name), zap.String("delivery_id", deliveryID))
 	}
 
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	replay := new(replayBody)
+	replay.Reset(body)
+	r.Body = replay
 	r.ContentLength = int64(len(body))
 	return next.ServeHTTP(w, r)
 }

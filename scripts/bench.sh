@@ -72,16 +72,29 @@ for _ in $(seq 50); do curl -fs -o /dev/null http://127.0.0.1:8092/ && break; sl
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -H "X-Hub-Signature-256: $sig" --data-binary @"$payload" http://127.0.0.1:8091/)
 [ "$code" = 200 ] || { echo "hookgate route answered $code"; cat "$work/caddy.log"; exit 1; }
 
-rps() { wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -s "$work/post.lua" "$1" | awk '/Requests\/sec/ {print $2}'; }
+# cpu is the Caddy process's CPU time so far, in clock ticks.
+cpu() { awk '{print $14 + $15}' "/proc/$(cat "$work/pid")/stat"; }
+hz=$(getconf CLK_TCK)
+# run URL: one wrk run; prints req/s and Caddy's CPU µs per request. CPU
+# per request is what the gateway itself costs, and it is steadier than
+# req/s when other work shares the cores.
+run() {
+	local before out n
+	before=$(cpu)
+	out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -s "$work/post.lua" "$1")
+	n=$(echo "$out" | awk '/requests in/ {print $1}')
+	echo "$out" | awk -v t=$(($(cpu) - before)) -v hz="$hz" -v n="$n" \
+		'/Requests\/sec/ {printf "%s %.2f\n", $2, t / hz * 1e6 / n}'
+}
 results=()
 for r in $(seq "$ROUNDS"); do
-	h=$(rps http://127.0.0.1:8091/)
-	p=$(rps http://127.0.0.1:8092/)
-	echo "round $r: hookgate $h req/s, plain $p req/s"
-	results+=("$h $p")
+	read -r h hc < <(run http://127.0.0.1:8091/)
+	read -r p pc < <(run http://127.0.0.1:8092/)
+	echo "round $r: hookgate $h req/s ($hc µs CPU/req), plain $p req/s ($pc µs CPU/req)"
+	results+=("$h $p $hc $pc")
 done
-printf '%s\n' "${results[@]}" | awk '{h += $1; p += $2} END {
-	printf "hookgate verify+extract+respond: %.0f req/s\n", h / NR
-	printf "plain Caddy respond:             %.0f req/s\n", p / NR
-	printf "ratio: %.3f\n", h / p
+printf '%s\n' "${results[@]}" | awk '{h += $1; p += $2; hc += $3; pc += $4} END {
+	printf "hookgate verify+extract+respond: %.0f req/s, %.2f µs CPU/req\n", h / NR, hc / NR
+	printf "plain Caddy respond:             %.0f req/s, %.2f µs CPU/req\n", p / NR, pc / NR
+	printf "ratio: %.3f (req/s); CPU per request, plain / hookgate: %.3f\n", h / p, pc / hc
 }'

@@ -46,6 +46,25 @@ type Request struct {
 	Payload []byte
 	// Body is the raw body, as received (body:raw).
 	Body []byte
+
+	// top is where Payload's top-level members are, once CheckPayload
+	// has checked it.
+	top members
+}
+
+// CheckPayload checks Payload as CheckJSON does, and notes where its
+// top-level members are, so that variables and the condition find their
+// values without searching the payload again. Payload must not change
+// afterwards.
+func (r *Request) CheckPayload() error { return checkJSON(r.Payload, &r.top) }
+
+// get is gjson.GetBytes(r.Payload, path), found through the notes of
+// CheckPayload where they can answer.
+func (r *Request) get(path string) gjson.Result {
+	if res, ok := r.top.get(r.Payload, path); ok {
+		return res
+	}
+	return gjson.GetBytes(r.Payload, path)
 }
 
 // Condition is a compiled expr condition deciding whether a hook acts.
@@ -121,7 +140,7 @@ func (c *Condition) Eval(r *Request) (bool, error) {
 		"remote_ip": r.RemoteIP,
 		"hook":      r.Hook,
 		"body": func(path string) any {
-			return Decode(gjson.GetBytes(r.Payload, path))
+			return Decode(r.get(path))
 		},
 	}
 	for _, name := range c.bare {

@@ -1,7 +1,10 @@
 package hook
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -26,174 +29,209 @@ func (e *JSONError) Error() string { return fmt.Sprintf("at byte %d: %s", e.Offs
 // gjson reads variables from it, so that gjson, which reads invalid UTF-8
 // and any depth, reads only what the apps behind the gateway read too.
 func CheckJSON(body []byte) error {
-	c := jsonChecker{b: body}
-	return c.document()
+	var top members
+	return checkJSON(body, &top)
 }
 
-// jsonChecker walks a body once. Its stack is a bit per open container,
-// set for an object, so depth costs no allocation.
-type jsonChecker struct {
-	b     []byte
-	i     int
-	depth int
-	stack [MaxDepth / 64]uint64
-}
+// checkJSON is CheckJSON, which also notes in top where the members of
+// the body's top-level object are (see members).
+//
+// It runs on every hook that reads its body, so it is one loop without
+// calls on the common path: four states (a value is due, a key is due, a
+// string value, a value has ended) joined by goto, a stack of one bit per
+// open container (set for an object), and strings and indentation read a
+// word of eight bytes at a time. Only escapes, control characters,
+// non-ASCII and numbers leave the loop.
+func checkJSON(b []byte, top *members) error {
+	*top = members{complete: len(b) <= math.MaxInt32}
+	i := 0
+	depth := 0
+	var stack [MaxDepth / 64]uint64
+	var inObject, pending bool
+	var ch byte
+	var reason string
+	var m member
+	var keyAt int
 
-// fail is the error at the current byte.
-func (c *jsonChecker) fail(reason string) error { return &JSONError{Offset: c.i, Reason: reason} }
-
-// document checks the whole body: a value, then only whitespace.
-func (c *jsonChecker) document() error {
-	for {
-		c.space()
-		if err := c.value(); err != nil {
-			return err
-		}
-		// After a value: close containers until one goes on with a comma.
-		for {
-			c.space()
-			if c.depth == 0 {
-				if c.i != len(c.b) {
-					return c.fail("data after the JSON value")
-				}
-				return nil
-			}
-			if c.i == len(c.b) {
-				return c.fail("unexpected end of the body")
-			}
-			inObject := c.stack[(c.depth-1)/64]&(1<<((c.depth-1)%64)) != 0
-			ch := c.b[c.i]
-			if ch == ',' {
-				c.i++
-				if inObject {
-					if err := c.key(); err != nil {
-						return err
-					}
-				}
-				break
-			}
-			if (inObject && ch == '}') || (!inObject && ch == ']') {
-				c.i++
-				c.depth--
-				continue
-			}
-			if inObject {
-				return c.fail("want , or } after an object member")
-			}
-			return c.fail("want , or ] after an array element")
-		}
+value: // a value is due at b[i], maybe after whitespace
+	i = skipSpace(b, i)
+	if i == len(b) {
+		return jsonFail(i, "unexpected end of the body")
 	}
-}
-
-// value checks one value at the current byte. An object or array is only
-// opened (its first key read), or read whole when empty; document reads
-// the rest.
-func (c *jsonChecker) value() error {
-	if c.i == len(c.b) {
-		return c.fail("unexpected end of the body")
-	}
-	switch ch := c.b[c.i]; ch {
+	switch ch = b[i]; ch {
+	case '"':
+		goto str
 	case '{', '[':
-		if c.depth == MaxDepth {
-			return c.fail(fmt.Sprintf("nested deeper than %d levels", MaxDepth))
+		if depth == MaxDepth {
+			return jsonFail(i, fmt.Sprintf("nested deeper than %d levels", MaxDepth))
 		}
-		c.i++
-		c.space()
-		if c.i < len(c.b) && c.b[c.i] == ch+2 { // '}' is '{'+2, ']' is '['+2
-			c.i++
-			return nil
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == ch+2 { // '}' is '{'+2, ']' is '['+2
+			i++
+			goto ended
 		}
 		if ch == '[' {
-			c.stack[c.depth/64] &^= 1 << (c.depth % 64)
-			c.depth++
-			c.space()
-			return c.value()
+			stack[depth/64] &^= 1 << (depth % 64)
+			depth++
+			goto value
 		}
-		c.stack[c.depth/64] |= 1 << (c.depth % 64)
-		c.depth++
-		if err := c.key(); err != nil {
-			return err
+		stack[depth/64] |= 1 << (depth % 64)
+		depth++
+		goto key
+	case 't', 'f', 'n':
+		word := literals[ch]
+		if len(b)-i < len(word) || string(b[i:i+len(word)]) != word {
+			return jsonFail(i, "invalid literal, want "+word)
 		}
-		return c.value()
-	case '"':
-		return c.str()
-	case 't':
-		return c.literal("true")
-	case 'f':
-		return c.literal("false")
-	case 'n':
-		return c.literal("null")
+		i += len(word)
+		goto ended
 	}
-	return c.number()
-}
+	if i, reason = number(b, i); reason != "" {
+		return jsonFail(i, reason)
+	}
+	goto ended
 
-// key checks an object's key and its colon, and the space after.
-func (c *jsonChecker) key() error {
-	c.space()
-	if c.i == len(c.b) || c.b[c.i] != '"' {
-		return c.fail("want a string key")
+key: // an object's key is due, maybe after whitespace
+	i = skipSpace(b, i)
+	if i == len(b) || b[i] != '"' {
+		return jsonFail(i, "want a string key")
 	}
-	if err := c.str(); err != nil {
-		return err
+	keyAt = i + 1
+	if i = plainEnd(b, i+1); i == len(b) || b[i] != '"' {
+		var escaped bool
+		if i, reason, escaped = stringEnd(b, i); reason != "" {
+			return jsonFail(i, reason)
+		}
+		if escaped {
+			top.complete = false // the key would need unescaping
+		}
 	}
-	c.space()
-	if c.i == len(c.b) || c.b[c.i] != ':' {
-		return c.fail("want : after a key")
+	if depth == 1 {
+		m.key, m.keyEnd = int32(keyAt), int32(i)
 	}
-	c.i++
-	c.space()
-	return nil
-}
+	i = skipSpace(b, i+1)
+	if i == len(b) || b[i] != ':' {
+		return jsonFail(i, "want : after a key")
+	}
+	i = skipSpace(b, i+1)
+	if depth == 1 {
+		m.start, pending = int32(i), true
+	}
+	goto value
 
-// space skips whitespace.
-func (c *jsonChecker) space() {
-	b, i := c.b, c.i
-	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+str: // b[i] opens a string value
+	if i = plainEnd(b, i+1); i == len(b) || b[i] != '"' {
+		if i, reason, _ = stringEnd(b, i); reason != "" {
+			return jsonFail(i, reason)
+		}
+	}
+	i++
+
+ended: // a value has ended: close containers until one goes on with a comma
+	if depth == 1 && pending {
+		m.end, pending = int32(i), false
+		top.add(m)
+	}
+	i = skipSpace(b, i)
+	if depth == 0 {
+		if i != len(b) {
+			return jsonFail(i, "data after the JSON value")
+		}
+		return nil
+	}
+	if i == len(b) {
+		return jsonFail(i, "unexpected end of the body")
+	}
+	inObject = stack[(depth-1)/64]&(1<<((depth-1)%64)) != 0
+	switch ch = b[i]; {
+	case ch == ',':
 		i++
-	}
-	c.i = i
-}
-
-// literal checks true, false or null.
-func (c *jsonChecker) literal(word string) error {
-	if len(c.b)-c.i < len(word) || string(c.b[c.i:c.i+len(word)]) != word {
-		return c.fail("invalid literal, want " + word)
-	}
-	c.i += len(word)
-	return nil
-}
-
-// str checks a string: escapes, no control characters, valid UTF-8.
-func (c *jsonChecker) str() error {
-	b, i := c.b, c.i+1 // after the opening quote
-	for i < len(b) {
-		ch := b[i]
-		if plain[ch] {
-			i++
-			continue
+		if inObject {
+			goto key
 		}
-		c.i = i
-		switch {
-		case ch == '"':
-			c.i++
-			return nil
-		case ch == '\\':
-			if err := c.escape(); err != nil {
-				return err
+		goto value
+	case inObject && ch == '}', !inObject && ch == ']':
+		i++
+		depth--
+		goto ended
+	case inObject:
+		return jsonFail(i, "want , or } after an object member")
+	}
+	return jsonFail(i, "want , or ] after an array element")
+}
+
+// jsonFail is the error at byte i.
+func jsonFail(i int, reason string) error { return &JSONError{Offset: i, Reason: reason} }
+
+// literals are the words a value starting with t, f or n must be.
+var literals = [256]string{'t': "true", 'f': "false", 'n': "null"}
+
+// skipSpace is the first byte from i on that is not whitespace.
+// Indentation is skipped a word of eight spaces at a time.
+func skipSpace(b []byte, i int) int {
+	if i < len(b) && b[i] > ' ' {
+		return i // most often, there is none
+	}
+	for i < len(b) {
+		switch b[i] {
+		case ' ':
+			if len(b)-i < 8 {
+				i++
+				continue
 			}
-			i = c.i
+			// The first byte of the word that is not a space.
+			i += bits.TrailingZeros64(binary.LittleEndian.Uint64(b[i:])^spaces) / 8
+		case '\n', '\t', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// plainEnd skips, a word of eight bytes at a time, what a string holds
+// as it is from b[i] on: it is the first byte that is not (see
+// specialBytes), or one of the last seven bytes of the body. Keys and
+// string values each have their own copy of it, inlined, so that the
+// branch predictor learns their lengths apart.
+func plainEnd(b []byte, i int) int {
+	for len(b)-i >= 8 {
+		if special := specialBytes(binary.LittleEndian.Uint64(b[i:])); special != 0 {
+			return i + bits.TrailingZeros64(special)/8
+		}
+		i += 8
+	}
+	return i
+}
+
+// stringEnd reads on from b[i], a byte of a string that plainEnd stopped
+// at, to the string's closing quote, and tells where that is and whether
+// the string has escapes; or where the string went wrong and why.
+func stringEnd(b []byte, i int) (end int, reason string, escaped bool) {
+	for i < len(b) {
+		switch ch := b[i]; {
+		case plain[ch]:
+			i++
+		case ch == '"':
+			return i, "", escaped
+		case ch == '\\':
+			escaped = true
+			if i, reason = escape(b, i); reason != "" {
+				return i, reason, escaped
+			}
 		case ch < 0x20:
-			return c.fail("control character in a string")
+			return i, "control character in a string", escaped
 		default:
 			r, size := utf8.DecodeRune(b[i:])
 			if r == utf8.RuneError && size == 1 {
-				return c.fail("invalid UTF-8")
+				return i, "invalid UTF-8", escaped
 			}
 			i += size
 		}
+		i = plainEnd(b, i)
 	}
-	c.i = i
-	return c.fail("unterminated string")
+	return i, "unterminated string", escaped
 }
 
 // plain are the bytes a string holds as they are: ASCII but for control
@@ -205,69 +243,93 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-// escape checks a backslash escape.
-func (c *jsonChecker) escape() error {
-	c.i++
-	if c.i == len(c.b) {
-		return c.fail("unterminated string")
-	}
-	switch c.b[c.i] {
-	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-		c.i++
-		return nil
-	case 'u':
-		c.i++
-		for range 4 {
-			if c.i == len(c.b) || !isHex(c.b[c.i]) {
-				return c.fail(`invalid \u escape`)
-			}
-			c.i++
-		}
-		return nil
-	}
-	return c.fail("invalid escape")
+// Words of eight equal bytes, for specialBytes and skipSpace.
+const (
+	ones       = 0x0101010101010101
+	highBits   = 0x8080808080808080
+	quotes     = '"' * ones
+	backslashs = '\\' * ones
+	spaces     = ' ' * ones
+)
+
+// specialBytes flags (with its high bit) each byte of the word w, read
+// little-endian, that a string does not hold as it is: a quote, a
+// backslash, a control character (below 0x20) or a byte of a multi-byte
+// character (0x80 and above). Zero when there is none. A byte above a
+// flagged one may be flagged too (a borrow carries into it), but the
+// lowest flagged byte is always the first special one, and that is the
+// only one CheckJSON reads.
+func specialBytes(w uint64) uint64 {
+	q := w ^ quotes
+	s := w ^ backslashs
+	return ((q-ones)&^q | (s-ones)&^s | (w-0x20*ones)&^w | w) & highBits
 }
 
-// number checks a number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
-func (c *jsonChecker) number() error {
-	if c.b[c.i] == '-' {
-		c.i++
+// escape checks the backslash escape at b[i], and tells the byte after it,
+// or where it went wrong and why.
+func escape(b []byte, i int) (int, string) {
+	i++
+	if i == len(b) {
+		return i, "unterminated string"
+	}
+	switch b[i] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return i + 1, ""
+	case 'u':
+		i++
+		for range 4 {
+			if i == len(b) || !isHex(b[i]) {
+				return i, `invalid \u escape`
+			}
+			i++
+		}
+		return i, ""
+	}
+	return i, "invalid escape"
+}
+
+// number checks the number at b[i],
+// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, and tells the byte after
+// it, or where it went wrong and why.
+func number(b []byte, i int) (int, string) {
+	if b[i] == '-' {
+		i++
 	}
 	switch {
-	case c.i < len(c.b) && c.b[c.i] == '0':
-		c.i++
-	case c.i < len(c.b) && c.b[c.i] >= '1' && c.b[c.i] <= '9':
-		c.digits()
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(b, i)
 	default:
-		return c.fail("invalid value")
+		return i, "invalid value"
 	}
-	if c.i < len(c.b) && c.b[c.i] == '.' {
-		c.i++
-		if c.digits() == 0 {
-			return c.fail("want a digit after the decimal point")
+	if i < len(b) && b[i] == '.' {
+		j := digits(b, i+1)
+		if j == i+1 {
+			return j, "want a digit after the decimal point"
 		}
+		i = j
 	}
-	if c.i < len(c.b) && (c.b[c.i] == 'e' || c.b[c.i] == 'E') {
-		c.i++
-		if c.i < len(c.b) && (c.b[c.i] == '+' || c.b[c.i] == '-') {
-			c.i++
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
 		}
-		if c.digits() == 0 {
-			return c.fail("want a digit in the exponent")
+		j := digits(b, i)
+		if j == i {
+			return j, "want a digit in the exponent"
 		}
+		i = j
 	}
-	return nil
+	return i, ""
 }
 
-// digits skips digits and tells how many.
-func (c *jsonChecker) digits() int {
-	b, start := c.b, c.i
-	i := start
+// digits is the first byte from i on that is not a digit.
+func digits(b []byte, i int) int {
 	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 		i++
 	}
-	c.i = i
-	return i - start
+	return i
 }
 
 // isHex tells whether ch is a hexadecimal digit.

@@ -48,6 +48,44 @@ func TestCheckJSON(t *testing.T) {
 	}
 }
 
+// TestCheckJSONWords puts each kind of special byte at every position of
+// the words that strings and indentation are read in, and checks that the
+// answer and its offset are those of the byte-at-a-time reading.
+func TestCheckJSONWords(t *testing.T) {
+	for n := range 20 {
+		pad := strings.Repeat("a", n)
+		tail := strings.Repeat("b", 20-n)
+		for _, c := range []struct {
+			special, reason string // reason "" when the string is valid
+			offset          int    // of the error, from the special byte
+		}{
+			{`\n`, "", 0}, {`\u00e9`, "", 0}, {"é", "", 0}, {"🚀", "", 0}, {"\x7f", "", 0},
+			{"\x00", "control", 0}, {"\x1f", "control", 0}, {"\n", "control", 0},
+			{"\xff", "UTF-8", 0}, {"\xc3(", "UTF-8", 0}, {`\x`, "invalid escape", 1}, {`\u0g00`, `\u`, 3},
+			{`"`, "after the JSON value", 1},
+		} {
+			body := `"` + pad + c.special + tail + `"`
+			err := CheckJSON([]byte(body))
+			var je *JSONError
+			switch {
+			case c.reason == "" && err != nil:
+				t.Errorf("CheckJSON(%q) = %v, want nil", body, err)
+			case c.reason != "" && (!errors.As(err, &je) || !strings.Contains(je.Reason, c.reason) || je.Offset != 1+n+c.offset):
+				t.Errorf("CheckJSON(%q) = %v, want %q at byte %d", body, err, c.reason, 1+n+c.offset)
+			}
+		}
+		indent := "\n" + strings.Repeat(" ", n)
+		body := "[" + indent + "1," + indent + "x]"
+		var je *JSONError
+		if err := CheckJSON([]byte(body)); !errors.As(err, &je) || je.Offset != len(body)-2 {
+			t.Errorf("CheckJSON(%q) = %v, want an error at byte %d", body, err, len(body)-2)
+		}
+		if err := CheckJSON([]byte("[" + indent + "1" + indent + "]" + indent)); err != nil {
+			t.Errorf("CheckJSON with %d spaces of indentation = %v", n, err)
+		}
+	}
+}
+
 // TestCheckJSONPayloads: every real provider payload passes.
 func TestCheckJSONPayloads(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(sharedPayloads, "*.json"))
@@ -76,7 +114,8 @@ func TestCheckJSONAllocates(t *testing.T) {
 // FuzzCheckJSON: CheckJSON accepts exactly the bodies that
 // encoding/json takes as valid, in valid UTF-8, nested at most MaxDepth.
 func FuzzCheckJSON(f *testing.F) {
-	for _, s := range []string{`{"a": [1, "x", null]}`, `[[[]]]`, "\"\xff\"", `{"a":1,}`, `1e+5`, `"\u00e9\n"`, `-0.0e-0`} {
+	for _, s := range []string{`{"a": [1, "x", null]}`, `[[[]]]`, "\"\xff\"", `{"a":1,}`, `1e+5`, `"\u00e9\n"`, `-0.0e-0`,
+		"{\n  \"url\": \"https://api.github.com/repos/é/\\u00e9\",\n        \"n\": [0.5, \"0123456789abcdef\"]\n}"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -256,7 +256,7 @@ func (e *Extractor) lookup(i int, r *Request) (val any, present, ok bool) {
 		val, ok = convertText(r.Path, t)
 		return val, true, ok
 	}
-	res := gjson.GetBytes(r.Payload, e.vars[i].Path)
+	res := r.get(e.vars[i].Path)
 	if !res.Exists() || res.Type == gjson.Null {
 		return nil, false, false
 	}

@@ -88,6 +88,10 @@ type Verifier struct {
 	preset preset
 	scheme scheme
 	first  string // the first secret, which Zoom's handshake answer is signed with
+	// deliveryKeys are the preset's delivery headers in canonical form,
+	// looked up directly: Header.Get would canonicalize X-GitHub-Delivery
+	// into a new string on every hook.
+	deliveryKeys []string
 }
 
 // scheme is one way of signing a hook.
@@ -258,7 +262,11 @@ func New(cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signature %s: %w", cfg.Preset, err)
 	}
-	return &Verifier{name: cfg.Preset, preset: p, scheme: s, first: cfg.Secrets[0]}, nil
+	keys := make([]string, len(p.deliveryHeaders))
+	for i, h := range p.deliveryHeaders {
+		keys[i] = http.CanonicalHeaderKey(h)
+	}
+	return &Verifier{name: cfg.Preset, preset: p, scheme: s, first: cfg.Secrets[0], deliveryKeys: keys}, nil
 }
 
 // Verify checks the signature of r at time now. It returns nil, or an error
@@ -270,9 +278,9 @@ func (v *Verifier) Verify(r *Request, now time.Time) error {
 // DeliveryID returns the provider's unique id of the delivery, used to drop
 // duplicates, or "" if the provider sends none.
 func (v *Verifier) DeliveryID(r *Request) string {
-	for _, h := range v.preset.deliveryHeaders {
-		if id := r.Header.Get(h); id != "" {
-			return id
+	for _, k := range v.deliveryKeys {
+		if ids := r.Header[k]; len(ids) > 0 && ids[0] != "" {
+			return ids[0]
 		}
 	}
 	if v.preset.deliveryBody != nil {

@@ -1,0 +1,101 @@
+package hook
+
+import (
+	"github.com/tidwall/gjson"
+)
+
+// maxMembers is how many top-level members of a body members notes. Hook
+// bodies have a few dozen at most (GitHub's push: 13, GitLab's: 19).
+const maxMembers = 32
+
+// members are where the members of a body's top-level object are, as
+// checkJSON found them while checking the body, so that a variable such
+// as head_commit.id goes straight to head_commit's value instead of gjson
+// searching for it through the whole body a second time. complete is false
+// when the notes cannot stand in for gjson's search: the body is not an
+// object of at most maxMembers members, or one of its keys has an escape.
+type members struct {
+	n        int
+	complete bool
+	at       [maxMembers]member
+}
+
+// member is where one member is in the body: the key between its quotes
+// at [key, keyEnd), and its value at [start, end).
+type member struct {
+	key, keyEnd, start, end int32
+}
+
+// add notes a member.
+func (t *members) add(m member) {
+	if t.n == maxMembers {
+		t.complete = false
+		return
+	}
+	t.at[t.n] = m
+	t.n++
+}
+
+// get is gjson.GetBytes(body, path) for the body t was noted from,
+// found through the notes where that gives the same result: path's first
+// component is a plain name (letters, digits, _ and -) that is the key of
+// exactly one member, and the rest of the path has no gjson syntax but
+// components and #. The second result is false when the notes cannot
+// answer, and gjson must search.
+func (t *members) get(body []byte, path string) (gjson.Result, bool) {
+	if !t.complete || t.n == 0 {
+		return gjson.Result{}, false
+	}
+	name, rest := path, ""
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		if c == '.' {
+			name, rest = path[:i], path[i+1:]
+			break
+		}
+		if !nameByte(c) {
+			return gjson.Result{}, false
+		}
+	}
+	if name == "" || len(name) < len(path) && !plainRest(rest) {
+		return gjson.Result{}, false
+	}
+	found := -1
+	for i := range t.n {
+		m := &t.at[i]
+		if string(body[m.key:m.keyEnd]) != name {
+			continue
+		}
+		if found >= 0 {
+			return gjson.Result{}, false // gjson would try each in turn
+		}
+		found = i
+	}
+	if found < 0 {
+		return gjson.Result{}, true // no such member: nothing to find
+	}
+	value := body[t.at[found].start:t.at[found].end]
+	if rest == "" {
+		return gjson.ParseBytes(value), true
+	}
+	return gjson.GetBytes(value, rest), true
+}
+
+// plainRest reports whether the rest of a path, after its first
+// component, is components of name bytes and # only, none empty.
+func plainRest(rest string) bool {
+	prev := byte('.')
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if c == '.' && prev == '.' || c != '.' && c != '#' && !nameByte(c) {
+			return false
+		}
+		prev = c
+	}
+	return prev != '.'
+}
+
+// nameByte reports whether c may be in a plain member name of a path.
+func nameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
