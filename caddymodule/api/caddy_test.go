@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -92,6 +94,14 @@ func post(t *testing.T, tester *caddytest.Tester, method, url string, body []byt
 		req.Header.Set(k, v)
 	}
 	resp, err := tester.Client.Do(req)
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) {
+		// Right after a config load, the previous config's server may
+		// still accept a connection before it shuts down, then close it
+		// (caddyhttp's Stop does not wait for Shutdown to begin): that
+		// request was never handled, so it is sent again, once.
+		req.Body, _ = req.GetBody()
+		resp, err = tester.Client.Do(req)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
