@@ -245,4 +245,13 @@ func TestAPIHookVariableNames(t *testing.T) {
 	status, answer = api(t, tester, "POST", "/pipelines/deploy/hooks/incoming", `{"name": "x",
 		"settings": {"variables": [{"name": "kind", "type": "string"}]}}`, nil)
 	expectError(t, "path-less without default", status, answer, 422, "invalid_field", `variable "kind": no path and no default`)
+
+	// The SDK may send trigger_when as null; a condition of its own shape
+	// is refused, naming when instead.
+	status, answer = api(t, tester, "POST", "/pipelines/deploy/hooks/incoming", `{"name": "sdk", "trigger_when": null}`, nil)
+	if status != 201 {
+		t.Errorf("trigger_when null: %d %s", status, answer)
+	}
+	status, answer = api(t, tester, "POST", "/pipelines/deploy/hooks/incoming", `{"name": "sdk2", "trigger_when": {"events": ["push"]}}`, nil)
+	expectError(t, "trigger_when", status, answer, 422, "invalid_field", "put the condition in when")
 }

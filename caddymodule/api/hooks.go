@@ -36,6 +36,9 @@ type hookRequest struct {
 	When             *string       `json:"when"`
 	DedupHeaderName  *string       `json:"dedup_header_name"`
 	Relay            *bool         `json:"relay"`
+	// TriggerWhen is Devopness's structured trigger condition, which its
+	// SDK may send as null; hookgate's conditions are When.
+	TriggerWhen json.RawMessage `json:"trigger_when"`
 }
 
 // hookSettings are an incoming hook's settings: its variables.
@@ -126,6 +129,9 @@ func (req *hookRequest) apply(rec *store.HookRecord) error {
 	}
 	if req.ActionType != nil {
 		rec.ActionType = *req.ActionType
+	}
+	if len(req.TriggerWhen) > 0 && string(req.TriggerWhen) != "null" {
+		return invalidField("trigger_when", "is not supported; put the condition in when, an expr expression (README, Conditions)")
 	}
 	if req.When != nil {
 		rec.When = *req.When
