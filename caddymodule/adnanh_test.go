@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 )
 
 // adnanhConfig holds our own equivalents, as Caddyfile routes, of the
@@ -294,8 +295,8 @@ func TestAdnanhWebhookReplay(t *testing.T) {
 	tester.InitServer(adnanhConfig(dir, writeRecorder(t, dir)), "caddyfile")
 	stopAtEnd(t)
 
-	githubPush := readPayload(t, "adnanh-github-push.json")
-	gitlabPush := readPayload(t, "adnanh-gitlab-push.json")
+	githubPush := hooktest.Payload(t, "adnanh-github-push.json")
+	gitlabPush := hooktest.Payload(t, "adnanh-gitlab-push.json")
 	const commit, email = "1481a2de7b2a7d02428ad93446ab166be7793fbb", "lolwut@noway.biz"
 	jsonType := map[string]string{"Content-Type": "application/json"}
 	signed := func(secret string, body []byte) map[string]string {
@@ -408,7 +409,7 @@ func TestAdnanhWebhookReplay(t *testing.T) {
 			if method == "" {
 				method = "POST"
 			}
-			status, _, answer := post(t, tester, method, "http://localhost:9080/hooks/"+c.id, c.body, c.header)
+			status, _, answer := hooktest.Post(t, tester.Client, method, "http://localhost:9080/hooks/"+c.id, c.body, c.header)
 			if status != c.status || !strings.Contains(answer, c.answer) {
 				t.Fatalf("answered %d %s, want %d with %s", status, answer, c.status, c.answer)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 )
 
 // recordScript is a command that writes down what it was given: each
@@ -199,7 +200,7 @@ func TestHookDefinitions(t *testing.T) {
 		body := []byte(`{"id":"evt_1","type":"charge.succeeded","data":{"object":{"id":12345678901234567890,"amount":2000}}}`)
 		header := map[string]string{"Content-Type": "application/json",
 			"Stripe-Signature": stripeSignature("whsec_definitions", body, time.Now())}
-		status, _, answer := post(t, tester, "POST", "http://localhost:9080/stripe", body, header)
+		status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/stripe", body, header)
 		if status != 202 {
 			t.Fatalf("stripe: %d %s", status, answer)
 		}
@@ -225,14 +226,14 @@ func TestHookDefinitions(t *testing.T) {
 		// A false condition answers the hook's skip_status.
 		body = []byte(`{"type":"charge.failed","data":{"object":{"amount":1}}}`)
 		header["Stripe-Signature"] = stripeSignature("whsec_definitions", body, time.Now())
-		if status, _, answer = post(t, tester, "POST", "http://localhost:9080/stripe", body, header); status != 204 || answer != "" {
+		if status, _, answer = hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/stripe", body, header); status != 204 || answer != "" {
 			t.Errorf("skipped: %d %q", status, answer)
 		}
 	})
 
 	t.Run("a GitHub push relayed to a script as a file", func(t *testing.T) {
-		push := readPayload(t, "github-push.json")
-		status, _, answer := post(t, tester, "POST", "http://localhost:9080/github", push, signedGitHub(githubSecret, push, "push"))
+		push := hooktest.Payload(t, "github-push.json")
+		status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/github", push, signedGitHub(githubSecret, push, "push"))
 		if status != 202 {
 			t.Fatalf("push: %d %s", status, answer)
 		}
@@ -248,10 +249,10 @@ func TestHookDefinitions(t *testing.T) {
 
 	t.Run("sources, two signatures, in_cidr, wait without output", func(t *testing.T) {
 		body := []byte(`{"meta":{"tag":"x","n":-98765432109876543210},"blob":"AAEC/w==","type":"t"}`)
-		sig := githubSignature("new-secret", body)
+		sig := hooktest.GitHubSignature("new-secret", body)
 		header := map[string]string{"Content-Type": "application/json", "X-Custom": "one",
-			"X-Signature": githubSignature("old-secret", body) + "," + sig}
-		status, _, answer := post(t, tester, "POST", "http://localhost:9080/sources/x?page=2&page=3&q=a", body, header)
+			"X-Signature": hooktest.GitHubSignature("old-secret", body) + "," + sig}
+		status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/sources/x?page=2&page=3&q=a", body, header)
 		if status != 200 || strings.Contains(answer, "printed by the script") || strings.Contains(answer, `"output"`) {
 			t.Fatalf("wait: %d %s", status, answer)
 		}
@@ -287,19 +288,19 @@ func TestHookDefinitions(t *testing.T) {
 		}
 
 		// Neither signature matches: 401.
-		header["X-Signature"] = githubSignature("old-secret", body) + "," + githubSignature("older", body)
-		if status, _, answer = post(t, tester, "POST", "http://localhost:9080/sources/x", body, header); status != 401 {
+		header["X-Signature"] = hooktest.GitHubSignature("old-secret", body) + "," + hooktest.GitHubSignature("older", body)
+		if status, _, answer = hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/sources/x", body, header); status != 401 {
 			t.Errorf("no matching signature: %d %s", status, answer)
 		}
 	})
 
 	t.Run("wait output and a bad base64 value", func(t *testing.T) {
-		status, _, answer := post(t, tester, "POST", "http://localhost:9080/output", []byte(`{"blob":"AAEC"}`), nil)
+		status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/output", []byte(`{"blob":"AAEC"}`), nil)
 		if status != 200 || !strings.Contains(answer, "printed by the script") {
 			t.Errorf("wait output: %d %s", status, answer)
 		}
 		secret := "not base64: a secret value"
-		status, _, answer = post(t, tester, "POST", "http://localhost:9080/output", []byte(`{"blob":"`+secret+`"}`), nil)
+		status, _, answer = hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/output", []byte(`{"blob":"`+secret+`"}`), nil)
 		var failed struct {
 			Detail string `json:"detail"`
 			Steps  []struct {
@@ -314,7 +315,7 @@ func TestHookDefinitions(t *testing.T) {
 	})
 
 	t.Run("in_cidr skip_status", func(t *testing.T) {
-		status, _, answer := post(t, tester, "POST", "http://localhost:9080/elsewhere", []byte(`{}`), nil)
+		status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/elsewhere", []byte(`{}`), nil)
 		if status != 403 {
 			t.Errorf("outside the ranges: %d %s", status, answer)
 		}
@@ -329,7 +330,7 @@ func TestHookDefinitions(t *testing.T) {
 		fw, _ := mw.CreateFormFile("n", "n.bin")
 		fw.Write([]byte("not a variable"))
 		mw.Close()
-		status, _, answer := post(t, tester, "POST", "http://localhost:9080/form", b.Bytes(),
+		status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/form", b.Bytes(),
 			map[string]string{"Content-Type": mw.FormDataContentType()})
 		if status != 200 || answer != "refs/heads/main 7" {
 			t.Errorf("multipart fields: %d %q", status, answer)
@@ -338,7 +339,7 @@ func TestHookDefinitions(t *testing.T) {
 		mw = multipart.NewWriter(&b)
 		mw.WriteField("payload", `{"ref":"refs/tags/v1","n":8}`)
 		mw.Close()
-		status, _, answer = post(t, tester, "POST", "http://localhost:9080/form", b.Bytes(),
+		status, _, answer = hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/form", b.Bytes(),
 			map[string]string{"Content-Type": mw.FormDataContentType()})
 		if status != 200 || answer != "refs/tags/v1 8" {
 			t.Errorf("multipart payload: %d %q", status, answer)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 )
 
 // startExample serves Caddyfile.example as `make run` does, only the
@@ -44,45 +45,45 @@ func startExampleIn(t *testing.T, dir string) *caddytest.Tester {
 // and never reaches it, another event is skipped.
 func TestExampleAsUserTriesIt(t *testing.T) {
 	tester := startExample(t)
-	push := readPayload(t, "github-push.json")
+	push := hooktest.Payload(t, "github-push.json")
 	url := "http://127.0.0.1:8080/hooks/github"
 
-	status, _, body := post(t, tester, "POST", url, push, signedGitHub("dev-github-secret", push, "push"))
+	status, _, body := hooktest.Post(t, tester.Client, "POST", url, push, signedGitHub("dev-github-secret", push, "push"))
 	if status != 200 || !strings.Contains(body, "hook: github-push") || !strings.Contains(body, "ref: refs/heads/master") ||
 		!strings.Contains(body, "commit: 6113728f27ae82c7b1a177c8d03f9e96e0adf246") {
 		t.Errorf("signed push: %d %q", status, body)
 	}
-	status, _, body = post(t, tester, "POST", url, push, signedGitHub("wrong", push, "push"))
+	status, _, body = hooktest.Post(t, tester.Client, "POST", url, push, signedGitHub("wrong", push, "push"))
 	if status != 401 || strings.Contains(body, "app received") {
 		t.Errorf("wrong secret: %d %q", status, body)
 	}
 	assertJSON(t, body, `{"error":"signature_invalid"}`)
-	status, _, body = post(t, tester, "POST", url, push, signedGitHub("dev-github-secret", push, "issues"))
+	status, _, body = hooktest.Post(t, tester.Client, "POST", url, push, signedGitHub("dev-github-secret", push, "issues"))
 	if status != 200 {
 		t.Errorf("issues event: %d %q", status, body)
 	}
 	assertJSON(t, body, `{"status":"skipped","reason":"condition"}`)
 
 	reading := []byte(`{"device":{"id":"boiler-1"},"reading":{"celsius":31.5}}`)
-	custom := map[string]string{"Content-Type": "application/json", "X-Signature": githubSignature("dev-custom-secret", reading)}
-	status, _, body = post(t, tester, "POST", "http://127.0.0.1:8080/hooks/custom", reading, custom)
+	custom := map[string]string{"Content-Type": "application/json", "X-Signature": hooktest.GitHubSignature("dev-custom-secret", reading)}
+	status, _, body = hooktest.Post(t, tester.Client, "POST", "http://127.0.0.1:8080/hooks/custom", reading, custom)
 	if status != 200 || !strings.Contains(body, "device: boiler-1") {
 		t.Errorf("custom hmac: %d %q", status, body)
 	}
 	charge := []byte(`{"id":"evt_1","type":"charge.succeeded","data":{"object":{"amount":2000,"currency":"eur"}}}`)
 	stripe := map[string]string{"Content-Type": "application/json",
 		"Stripe-Signature": stripeSignature("whsec_dev-stripe-secret", charge, time.Now())}
-	status, _, body = post(t, tester, "POST", "http://127.0.0.1:8080/hooks/stripe", charge, stripe)
+	status, _, body = hooktest.Post(t, tester.Client, "POST", "http://127.0.0.1:8080/hooks/stripe", charge, stripe)
 	if status != 200 || !strings.Contains(body, "hook: stripe-events") || !strings.Contains(body, "event: charge.succeeded") {
 		t.Errorf("stripe: %d %q", status, body)
 	}
 	refund := []byte(`{"id":"evt_2","type":"charge.refunded","data":{"object":{"amount":2000,"currency":"usd"}}}`)
 	stripe["Stripe-Signature"] = stripeSignature("whsec_dev-stripe-secret", refund, time.Now())
-	status, _, body = post(t, tester, "POST", "http://127.0.0.1:8080/hooks/stripe", refund, stripe)
+	status, _, body = hooktest.Post(t, tester.Client, "POST", "http://127.0.0.1:8080/hooks/stripe", refund, stripe)
 	if status != 202 || !strings.Contains(body, "skipped") {
 		t.Errorf("stripe, another currency: %d %q", status, body)
 	}
-	status, _, body = post(t, tester, "GET", "http://127.0.0.1:8080/elsewhere", nil, nil)
+	status, _, body = hooktest.Post(t, tester.Client, "GET", "http://127.0.0.1:8080/elsewhere", nil, nil)
 	if status != 200 || !strings.Contains(body, "app received GET /elsewhere") {
 		t.Errorf("pass-through: %d %q", status, body)
 	}
@@ -92,7 +93,7 @@ func TestExampleAsUserTriesIt(t *testing.T) {
 func exampleAPI(t *testing.T, tester *caddytest.Tester, method, path, body string, out any) int {
 	t.Helper()
 	header := map[string]string{"Authorization": "Bearer dev-admin-token", "Content-Type": "application/json"}
-	status, _, answer := post(t, tester, method, "http://127.0.0.1:8080/api"+path, []byte(body), header)
+	status, _, answer := hooktest.Post(t, tester.Client, method, "http://127.0.0.1:8080/api"+path, []byte(body), header)
 	if out != nil && status < 300 {
 		if err := json.Unmarshal([]byte(answer), out); err != nil {
 			t.Fatalf("%s %s: %v: %s", method, path, err, answer)
@@ -112,7 +113,7 @@ func exampleAPI(t *testing.T, tester *caddytest.Tester, method, path, body strin
 // arrive.
 func TestExampleManagementAPI(t *testing.T) {
 	tester := startExample(t)
-	r := newReceiver(t)
+	r := hooktest.NewReceiver(t)
 	var hook struct {
 		ID, URL, Secret string
 	}
@@ -129,17 +130,17 @@ func TestExampleManagementAPI(t *testing.T) {
 		"when": "action.pipeline == \"deploy\""}`, r.URL), &wh); status != 201 {
 		t.Fatalf("create webhook: %d", status)
 	}
-	push := readPayload(t, "github-push.json")
+	push := hooktest.Payload(t, "github-push.json")
 	send := func() {
 		t.Helper()
-		header := map[string]string{"Content-Type": "application/json", "X-Hub-Signature-256": githubSignature(hook.Secret, push)}
-		if status, _, answer := post(t, tester, "POST", hook.URL, push, header); status != 202 {
+		header := map[string]string{"Content-Type": "application/json", "X-Hub-Signature-256": hooktest.GitHubSignature(hook.Secret, push)}
+		if status, _, answer := hooktest.Post(t, tester.Client, "POST", hook.URL, push, header); status != 202 {
 			t.Fatalf("signed push to %s: %d %s", hook.URL, status, answer)
 		}
 	}
 	send()
-	for _, d := range r.wait(t, "/status", 3) {
-		checkSignature(t, d, wh.Secret)
+	for _, d := range r.Wait(t, "/status", 3) {
+		hooktest.CheckSignature(t, d, wh.Secret)
 	}
 	var log struct {
 		Items []struct{ Status string } `json:"items"`
@@ -153,7 +154,7 @@ func TestExampleManagementAPI(t *testing.T) {
 		exampleAPI(t, tester, "GET", "/webhooks/"+wh.ID+"/deliveries?status=succeeded", "", &log)
 	}
 
-	r.status.Store(503) // the receiver is down
+	r.Status.Store(503) // the receiver is down
 	for range 10 {
 		send()
 	}
@@ -165,7 +166,7 @@ func TestExampleManagementAPI(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		exampleAPI(t, tester, "GET", "/webhooks/"+wh.ID, "", &wh)
 	}
-	r.status.Store(200)
+	r.Status.Store(200)
 	if status := exampleAPI(t, tester, "POST", "/webhooks/"+wh.ID+"/restart", "", nil); status != 200 {
 		t.Fatalf("restart: %d", status)
 	}
@@ -174,13 +175,11 @@ func TestExampleManagementAPI(t *testing.T) {
 	deadline = time.Now().Add(30 * time.Second)
 	for {
 		delivered := make(map[string]bool)
-		r.mu.Lock()
-		for _, d := range r.got {
-			if d.answered == 200 {
-				delivered[d.header.Get("webhook-id")] = true
+		for _, d := range r.Got("") {
+			if d.Answered == 200 {
+				delivered[d.Header.Get("webhook-id")] = true
 			}
 		}
-		r.mu.Unlock()
 		if len(delivered) == 33 {
 			break
 		}
@@ -202,12 +201,12 @@ func TestExampleRelayOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	tester := startExampleIn(t, dir)
-	push := readPayload(t, "github-push.json")
+	push := hooktest.Payload(t, "github-push.json")
 	const n = 5
 	for i := range n {
 		header := signedGitHub("dev-github-secret", push, "push")
 		header["X-GitHub-Delivery"] = fmt.Sprint("outage-", i)
-		status, _, answer := post(t, tester, "POST", "http://127.0.0.1:8080/hooks/relay", push, header)
+		status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://127.0.0.1:8080/hooks/relay", push, header)
 		if status != 202 || !strings.Contains(answer, `"status":"accepted"`) {
 			t.Fatalf("relay while the app is down: %d %s", status, answer)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 	"go.uber.org/zap"
 )
 
@@ -42,8 +43,8 @@ func (deadlineRecorder) SetReadDeadline(time.Time) error { return nil }
 
 // benchHandler runs h on the signed 8.8 KB GitHub push, b.N times.
 func benchHandler(b *testing.B, h caddyhttp.MiddlewareHandler) {
-	push := readPayload(b, "github-push.json")
-	sig := githubSignature(githubSecret, push)
+	push := hooktest.Payload(b, "github-push.json")
+	sig := hooktest.GitHubSignature(githubSecret, push)
 	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusOK)
 		return nil

@@ -6,16 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 )
 
 const githubSecret = "It's a Secret to Everybody"
@@ -71,40 +68,13 @@ http://localhost:9080 {
 `, up.hostPort(), githubSecret)
 }
 
-// post sends a body with headers to the gateway and returns status and body.
-func post(t *testing.T, tester *caddytest.Tester, method, url string, body []byte, header map[string]string) (int, http.Header, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := tester.Client.Do(req)
-	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) {
-		// Right after a config load, the previous config's server may
-		// still accept a connection before it shuts down, then close it
-		// (caddyhttp's Stop does not wait for Shutdown to begin): that
-		// request was never handled, so it is sent again, once.
-		req.Body, _ = req.GetBody()
-		resp, err = tester.Client.Do(req)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
-}
-
 // signedGitHub returns headers of a push delivery signed with secret.
 func signedGitHub(secret string, body []byte, event string) map[string]string {
 	return map[string]string{
 		"Content-Type":        "application/json",
 		"X-GitHub-Event":      event,
 		"X-GitHub-Delivery":   "72d3162e-cc78-11e3-81ab-4c9367dc0958",
-		"X-Hub-Signature-256": githubSignature(secret, body),
+		"X-Hub-Signature-256": hooktest.GitHubSignature(secret, body),
 	}
 }
 
@@ -112,10 +82,10 @@ func TestHandlerAnswers(t *testing.T) {
 	up := newUpstream(t)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(gatewayConfig(up), "caddyfile")
-	push := readPayload(t, "github-push.json")
+	push := hooktest.Payload(t, "github-push.json")
 
 	t.Run("verified push passes on with placeholders", func(t *testing.T) {
-		status, _, body := post(t, tester, "POST", "http://localhost:9080/github", push, signedGitHub(githubSecret, push, "push"))
+		status, _, body := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/github", push, signedGitHub(githubSecret, push, "push"))
 		if status != 200 || body != "upstream" {
 			t.Fatalf("got %d %q, want 200 from the upstream", status, body)
 		}
@@ -135,7 +105,7 @@ func TestHandlerAnswers(t *testing.T) {
 	})
 
 	t.Run("old secret still valid during rotation", func(t *testing.T) {
-		status, _, _ := post(t, tester, "POST", "http://localhost:9080/github", push, signedGitHub("old-secret", push, "push"))
+		status, _, _ := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/github", push, signedGitHub("old-secret", push, "push"))
 		if status != 200 {
 			t.Fatalf("got %d, want 200", status)
 		}
@@ -185,7 +155,7 @@ func TestHandlerAnswers(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			status, header, body := post(t, tester, c.method, "http://localhost:9080"+c.path, c.body, c.header)
+			status, header, body := hooktest.Post(t, tester.Client, c.method, "http://localhost:9080"+c.path, c.body, c.header)
 			if status != c.status {
 				t.Fatalf("status %d, want %d (body %s)", status, c.status, body)
 			}
@@ -198,7 +168,7 @@ func TestHandlerAnswers(t *testing.T) {
 					t.Errorf("header %s = %q, want %q", k, header.Get(k), v)
 				}
 			}
-			if strings.Contains(body, githubSecret) || strings.Contains(body, githubSignature(githubSecret, push)) {
+			if strings.Contains(body, githubSecret) || strings.Contains(body, hooktest.GitHubSignature(githubSecret, push)) {
 				t.Error("the answer echoes a secret or the expected signature")
 			}
 		})
@@ -208,11 +178,11 @@ func TestHandlerAnswers(t *testing.T) {
 	}
 
 	t.Run("sibling respond never answers an unverified hook", func(t *testing.T) {
-		status, _, body := post(t, tester, "POST", "http://localhost:9080/open", []byte(`{"n":1}`), nil)
+		status, _, body := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/open", []byte(`{"n":1}`), nil)
 		if status != 200 || body != "sibling answered" {
 			t.Fatalf("a verified insecure hook should reach the sibling: %d %q", status, body)
 		}
-		status, _, body = post(t, tester, "POST", "http://localhost:9080/open", []byte(`{}`), nil)
+		status, _, body = hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/open", []byte(`{}`), nil)
 		if status != 422 || strings.Contains(body, "sibling") {
 			t.Fatalf("the sibling answered a rejected hook: %d %q", status, body)
 		}

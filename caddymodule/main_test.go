@@ -1,9 +1,6 @@
 package caddymodule
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,9 +10,6 @@ import (
 	"sync"
 	"testing"
 )
-
-// sharedTestdata is ../shared/testdata beside the repository.
-var sharedTestdata = filepath.Join("..", "..", "shared", "testdata")
 
 // TestMain keeps Caddy's data and config out of the home directory.
 func TestMain(m *testing.M) {
@@ -40,24 +34,6 @@ const globalOptions = `{
 	hookgate
 }
 `
-
-// readPayload reads a provider payload from the shared testdata.
-func readPayload(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(sharedTestdata, "payloads", name))
-	if err != nil {
-		t.Fatalf("shared testdata: %v", err)
-	}
-	return b
-}
-
-// githubSignature computes X-Hub-Signature-256 independently of the
-// signature package.
-func githubSignature(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
-}
 
 // upstream is a real HTTP server standing in for the app behind Caddy.
 // It records every request it gets.

@@ -14,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/tidwall/gjson"
 
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 	"github.com/hookgate/hookgate/pipeline/signature"
 )
 
@@ -57,7 +58,7 @@ func TestRealPayloadsThroughCaddy(t *testing.T) {
 	tester := caddytest.NewTester(t)
 	tester.InitServer(globalOptions+"http://localhost:9080 {"+sites.String()+"\n}\n", "caddyfile")
 
-	files, _ := filepath.Glob(filepath.Join(sharedTestdata, "payloads", "*.json"))
+	files, _ := filepath.Glob(filepath.Join(hooktest.SharedTestdata, "payloads", "*.json"))
 	if len(files) < 14 {
 		t.Fatalf("found %d payloads in the shared testdata, want at least 14", len(files))
 	}
@@ -89,7 +90,7 @@ func TestRealPayloadsThroughCaddy(t *testing.T) {
 						header[k] = signed.Get(k)
 					}
 				}
-				status, _, answer := post(t, tester, "POST", u, body, header)
+				status, _, answer := hooktest.Post(t, tester.Client, "POST", u, body, header)
 				return status, answer
 			}
 			before := up.count()
@@ -131,16 +132,16 @@ http://localhost:9080 {
 	}
 }
 `, "caddyfile")
-	form := []byte("payload=" + url.QueryEscape(string(readPayload(t, "github-push.json"))))
+	form := []byte("payload=" + url.QueryEscape(string(hooktest.Payload(t, "github-push.json"))))
 	header := map[string]string{
 		"Content-Type":        "application/x-www-form-urlencoded",
-		"X-Hub-Signature-256": githubSignature(githubSecret, form),
+		"X-Hub-Signature-256": hooktest.GitHubSignature(githubSecret, form),
 	}
-	status, _, body := post(t, tester, "POST", "http://localhost:9080/guarded", form, header)
+	status, _, body := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/guarded", form, header)
 	if status != 200 || body != "the guarded content for refs/heads/master" {
 		t.Errorf("signed form: %d %q", status, body)
 	}
-	status, _, body = post(t, tester, "POST", "http://localhost:9080/guarded", form, map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	status, _, body = hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/guarded", form, map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 	if status != 401 || strings.Contains(body, "guarded content") {
 		t.Errorf("unsigned request reached the sibling: %d %q", status, body)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddytest"
 
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 	"github.com/hookgate/hookgate/pipeline/action"
 	"github.com/hookgate/hookgate/pipeline/engine"
 	"github.com/hookgate/hookgate/pipeline/store/storetest"
@@ -135,7 +136,7 @@ func TestPipelineTrigger(t *testing.T) {
 	body, _ := json.Marshal(map[string]string{"ref": ref})
 	header := signedGitHub(githubSecret, body, "push")
 
-	status, _, answer := post(t, tester, "POST", "http://localhost:9080/deploy", body, header)
+	status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/deploy", body, header)
 	if status != 202 {
 		t.Fatalf("trigger: %d %s", status, answer)
 	}
@@ -164,25 +165,25 @@ func TestPipelineTrigger(t *testing.T) {
 	}
 
 	// The same delivery again: duplicate, nothing runs again.
-	status, _, answer = post(t, tester, "POST", "http://localhost:9080/deploy", body, header)
+	status, _, answer = hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/deploy", body, header)
 	if status != 200 {
 		t.Fatalf("redelivery: %d %s", status, answer)
 	}
 	assertJSON(t, answer, fmt.Sprintf(`{"status":"duplicate","action_id":%q}`, queued.ActionID))
 
 	// wait: answered with the result.
-	status, _, answer = post(t, tester, "POST", "http://localhost:9080/deploy-wait", body, header)
+	status, _, answer = hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/deploy-wait", body, header)
 	if status != 200 || !strings.Contains(answer, `"status":"succeeded"`) {
 		t.Errorf("wait: %d %s", status, answer)
 	}
-	status, _, answer = post(t, tester, "POST", "http://localhost:9080/fails", []byte(`{}`), nil)
+	status, _, answer = hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/fails", []byte(`{}`), nil)
 	if status != 500 || !strings.Contains(answer, `"status":"failed"`) || !strings.Contains(answer, string(action.ReasonExecNotFound)) {
 		t.Errorf("missing command: %d %s", status, answer)
 	}
 
 	// Caddy's metrics handler serves hooks by result, actions by state,
 	// queue depth and action durations.
-	_, _, metrics := post(t, tester, "GET", "http://localhost:9080/metrics", nil, nil)
+	_, _, metrics := hooktest.Post(t, tester.Client, "GET", "http://localhost:9080/metrics", nil, nil)
 	for _, line := range []string{
 		`hookgate_hooks_total{hook="deploy",result="queued"} 1`,
 		`hookgate_hooks_total{hook="deploy",result="duplicate"} 1`,
@@ -204,7 +205,7 @@ func TestPipelineQueueLimitTimeoutCancel(t *testing.T) {
 	tester.InitServer(pipelineConfig(dir, ""), "caddyfile")
 	stopAtEnd(t)
 	trigger := func(seconds int) (int, map[string]any) {
-		status, header, answer := post(t, tester, "POST", "http://localhost:9080/slow", []byte(fmt.Sprintf(`{"seconds":%d}`, seconds)), nil)
+		status, header, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/slow", []byte(fmt.Sprintf(`{"seconds":%d}`, seconds)), nil)
 		var m map[string]any
 		json.Unmarshal([]byte(answer), &m)
 		if status == 429 && header.Get("Retry-After") == "" {
@@ -259,7 +260,7 @@ func TestReloadDuringRunningAction(t *testing.T) {
 	tester := caddytest.NewTester(t)
 	tester.InitServer(pipelineConfig(dir, ""), "caddyfile")
 	stopAtEnd(t)
-	status, _, answer := post(t, tester, "POST", "http://localhost:9080/slow", []byte(`{"seconds":1}`), nil)
+	status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/slow", []byte(`{"seconds":1}`), nil)
 	if status != 202 {
 		t.Fatalf("trigger: %d %s", status, answer)
 	}
@@ -336,11 +337,11 @@ http://localhost:9080 {
 	}
 }
 `, u.String()), "caddyfile")
-	if status, _, answer := post(t, tester, "POST", "http://localhost:9080/", []byte(`{}`), nil); status != 202 {
+	if status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/", []byte(`{}`), nil); status != 202 {
 		t.Fatalf("with the database: %d %s", status, answer)
 	}
 	cut.Cut()
-	status, header, answer := post(t, tester, "POST", "http://localhost:9080/", []byte(`{}`), nil)
+	status, header, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/", []byte(`{}`), nil)
 	if status != 503 || !strings.Contains(answer, `"error":"storage_unavailable"`) {
 		t.Errorf("without the database: %d %s", status, answer)
 	}
@@ -351,7 +352,7 @@ http://localhost:9080 {
 	cut.Restore()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		status, _, answer = post(t, tester, "POST", "http://localhost:9080/", []byte(`{}`), nil)
+		status, _, answer = hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/", []byte(`{}`), nil)
 		if status == 202 {
 			break
 		}

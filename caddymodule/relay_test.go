@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 	"github.com/hookgate/hookgate/pipeline/signature"
 	"github.com/hookgate/hookgate/pipeline/store/storetest"
 	"github.com/hookgate/hookgate/pipeline/webhook"
@@ -21,7 +22,7 @@ import (
 // recover) on its own receiver, an audit log (envelope), a webhook
 // scoped to the deploy pipeline and a default one on r; storage is the
 // storage line.
-func relayConfig(storage string, app, r *receiver) string {
+func relayConfig(storage string, app, r *hooktest.Receiver) string {
 	return fmt.Sprintf(`{
 	admin localhost:2999
 	skip_install_trust
@@ -96,7 +97,7 @@ http://localhost:9080 {
 		}
 	}
 }
-`, storage, r.URL, receiverSecret, githubSecret, app.URL)
+`, storage, r.URL, hooktest.ReceiverSecret, githubSecret, app.URL)
 }
 
 // signedPush is a GitHub push delivery with its own delivery id.
@@ -123,7 +124,7 @@ func TestRelayThroughCaddy(t *testing.T) {
 		{"postgres", func(t *testing.T) string { return fmt.Sprintf("storage postgres %q", storetest.PostgresDSN(t)) }},
 	} {
 		t.Run(backend.name, func(t *testing.T) {
-			app, r := newReceiver(t), newReceiver(t)
+			app, r := hooktest.NewReceiver(t), hooktest.NewReceiver(t)
 			tester := caddytest.NewTester(t)
 			tester.InitServer(relayConfig(backend.storage(t), app, r), "caddyfile")
 			stopAtEnd(t)
@@ -132,9 +133,9 @@ func TestRelayThroughCaddy(t *testing.T) {
 	}
 }
 
-func testRelay(t *testing.T, tester *caddytest.Tester, appReceiver, r *receiver) {
-	push := readPayload(t, "github-push.json")
-	status, _, answer := post(t, tester, "POST", "http://localhost:9080/relay", push, signedPush(push, "relay-1"))
+func testRelay(t *testing.T, tester *caddytest.Tester, appReceiver, r *hooktest.Receiver) {
+	push := hooktest.Payload(t, "github-push.json")
+	status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/relay", push, signedPush(push, "relay-1"))
 	var accepted struct {
 		Status    string         `json:"status"`
 		EventID   string         `json:"event_id"`
@@ -144,26 +145,26 @@ func testRelay(t *testing.T, tester *caddytest.Tester, appReceiver, r *receiver)
 		!strings.HasPrefix(accepted.EventID, "msg_") || accepted.Variables["ref"] != "refs/heads/master" {
 		t.Fatalf("relay: %d %s", status, answer)
 	}
-	status, _, answer = post(t, tester, "POST", "http://localhost:9080/relay", push, signedPush(push, "relay-1"))
+	status, _, answer = hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/relay", push, signedPush(push, "relay-1"))
 	if status != 200 || answer != fmt.Sprintf(`{"event_id":%q,"status":"duplicate"}`+"\n", accepted.EventID) {
 		t.Errorf("redelivery: %d %s", status, answer)
 	}
 
-	app := appReceiver.wait(t, "/app", 1)[0]
-	verifier, err := signature.New(signature.Config{Preset: "standard-webhooks", Secrets: []string{receiverSecret}})
+	app := appReceiver.Wait(t, "/app", 1)[0]
+	verifier, err := signature.New(signature.Config{Preset: "standard-webhooks", Secrets: []string{hooktest.ReceiverSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := verifier.Verify(&signature.Request{Method: "POST", URL: appReceiver.URL + app.uri, Header: app.header, Body: app.body}, time.Now()); err != nil {
+	if err := verifier.Verify(&signature.Request{Method: "POST", URL: appReceiver.URL + app.URI, Header: app.Header, Body: app.Body}, time.Now()); err != nil {
 		t.Errorf("our verifier refuses the relayed hook: %v", err)
 	}
-	if !bytes.Equal(app.body, push) || app.header.Get("Content-Type") != "application/json" || app.uri != "/app?ref=refs%2Fheads%2Fmaster" ||
-		app.header.Get("X-GitHub-Event") != "push" || app.header.Get("X-GitHub-Delivery") != "relay-1" ||
-		app.header.Get("X-Hub-Signature-256") != "" || app.header.Get("webhook-id") != accepted.EventID {
-		t.Errorf("app got %s %v (%d bytes, want %d)", app.uri, app.header, len(app.body), len(push))
+	if !bytes.Equal(app.Body, push) || app.Header.Get("Content-Type") != "application/json" || app.URI != "/app?ref=refs%2Fheads%2Fmaster" ||
+		app.Header.Get("X-GitHub-Event") != "push" || app.Header.Get("X-GitHub-Delivery") != "relay-1" ||
+		app.Header.Get("X-Hub-Signature-256") != "" || app.Header.Get("webhook-id") != accepted.EventID {
+		t.Errorf("app got %s %v (%d bytes, want %d)", app.URI, app.Header, len(app.Body), len(push))
 	}
-	audit := r.wait(t, "/audit", 1)[0]
-	checkSignature(t, audit, receiverSecret)
+	audit := r.Wait(t, "/audit", 1)[0]
+	hooktest.CheckSignature(t, audit, hooktest.ReceiverSecret)
 	var env struct {
 		ID   string `json:"id"`
 		Type string `json:"type"`
@@ -172,18 +173,18 @@ func testRelay(t *testing.T, tester *caddytest.Tester, appReceiver, r *receiver)
 			Payload json.RawMessage  `json:"payload"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal(audit.body, &env); err != nil {
+	if err := json.Unmarshal(audit.Body, &env); err != nil {
 		t.Fatal(err)
 	}
 	if h := env.Data.Hook; env.ID != accepted.EventID || env.Type != "hook.received" || h.Name != "github-relay" ||
 		h.DeliveryID != "relay-1" || h.ContentType != "application/json" || h.Headers["X-Github-Event"] != "push" ||
 		h.Headers["X-Hub-Signature-256"] != "" || h.RemoteIP != "127.0.0.1" || len(env.Data.Payload) == 0 {
-		t.Errorf("audit envelope: %s", audit.body)
+		t.Errorf("audit envelope: %s", audit.Body)
 	}
-	r.wait(t, "/others", 1)
+	r.Wait(t, "/others", 1)
 
 	// With a pipeline: one transaction, one answer with both ids.
-	status, _, answer = post(t, tester, "POST", "http://localhost:9080/deploy", push, signedPush(push, "deploy-1"))
+	status, _, answer = hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/deploy", push, signedPush(push, "deploy-1"))
 	var queued struct {
 		Status   string `json:"status"`
 		ActionID string `json:"action_id"`
@@ -193,15 +194,15 @@ func testRelay(t *testing.T, tester *caddytest.Tester, appReceiver, r *receiver)
 		queued.ActionID == "" || queued.EventID == "" {
 		t.Fatalf("relay with a pipeline: %d %s", status, answer)
 	}
-	status, _, answer = post(t, tester, "POST", "http://localhost:9080/deploy", push, signedPush(push, "deploy-1"))
+	status, _, answer = hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/deploy", push, signedPush(push, "deploy-1"))
 	if status != 200 || !strings.Contains(answer, queued.ActionID) || !strings.Contains(answer, queued.EventID) {
 		t.Errorf("redelivery with a pipeline: %d %s", status, answer)
 	}
-	deploys := r.wait(t, "/deploys", 4) // hook.received and the three states of the action
+	deploys := r.Wait(t, "/deploys", 4) // hook.received and the three states of the action
 	types := map[string]int{}
 	for _, d := range deploys {
 		var e struct{ Type string }
-		json.Unmarshal(d.body, &e)
+		json.Unmarshal(d.Body, &e)
 		types[e.Type]++
 	}
 	if types["hook.received"] != 1 || types["action.succeeded"] != 1 {
@@ -209,21 +210,21 @@ func testRelay(t *testing.T, tester *caddytest.Tester, appReceiver, r *receiver)
 	}
 
 	// Refused before anything is stored.
-	if status, _, answer := post(t, tester, "POST", "http://localhost:9080/small", bytes.Repeat([]byte("x"), 65), nil); status != 413 {
+	if status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/small", bytes.Repeat([]byte("x"), 65), nil); status != 413 {
 		t.Errorf("too large: %d %s", status, answer)
 	}
-	if status, _, answer := post(t, tester, "POST", "http://localhost:9080/small", []byte(`{"ref":`), nil); status != 400 ||
+	if status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/small", []byte(`{"ref":`), nil); status != 400 ||
 		!strings.Contains(answer, "invalid_payload") {
 		t.Errorf("not JSON: %d %s", status, answer)
 	}
 
 	// The app goes down: its webhook fails, the hooks are held, and come
 	// through by themselves once it is back.
-	appReceiver.status.Store(503)
+	appReceiver.Status.Store(503)
 	const down = 5
 	for i := range down {
 		body := fmt.Appendf(nil, `{"ref":"refs/heads/down-%d"}`, i)
-		if status, _, answer := post(t, tester, "POST", "http://localhost:9080/relay", body, signedPush(body, fmt.Sprint("down-", i))); status != 202 {
+		if status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/relay", body, signedPush(body, fmt.Sprint("down-", i))); status != 202 {
 			t.Fatalf("while the app is down: %d %s", status, answer)
 		}
 	}
@@ -239,11 +240,11 @@ func testRelay(t *testing.T, tester *caddytest.Tester, appReceiver, r *receiver)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	appReceiver.status.Store(200)
+	appReceiver.Status.Store(200)
 	arrived := map[string]bool{}
-	for _, d := range appReceiver.wait(t, "/app", 0) {
-		if d.answered == 200 {
-			arrived[string(d.body)] = true
+	for _, d := range appReceiver.Wait(t, "/app", 0) {
+		if d.Answered == 200 {
+			arrived[string(d.Body)] = true
 		}
 	}
 	for len(arrived) < 1+down {
@@ -251,15 +252,15 @@ func testRelay(t *testing.T, tester *caddytest.Tester, appReceiver, r *receiver)
 			t.Fatalf("%d hooks reached the app, want %d", len(arrived), 1+down)
 		}
 		time.Sleep(20 * time.Millisecond)
-		for _, d := range appReceiver.wait(t, "/app", 0) {
-			if d.answered == 200 {
-				arrived[string(d.body)] = true
+		for _, d := range appReceiver.Wait(t, "/app", 0) {
+			if d.Answered == 200 {
+				arrived[string(d.Body)] = true
 			}
 		}
 	}
-	r.wait(t, "/audit", 2+down)
+	r.Wait(t, "/audit", 2+down)
 	time.Sleep(200 * time.Millisecond)
-	if n := len(r.wait(t, "/audit", 0)); n != 2+down {
+	if n := len(r.Wait(t, "/audit", 0)); n != 2+down {
 		t.Errorf("the audit webhook got %d deliveries, want %d: a refused hook was stored?", n, 2+down)
 	}
 }
@@ -276,7 +277,7 @@ func TestRelayDatabaseLost(t *testing.T) {
 	}
 	cut := storetest.NewProxy(t, u.Host)
 	u.Host = cut.Addr()
-	r := newReceiver(t)
+	r := hooktest.NewReceiver(t)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(fmt.Sprintf(`{
 	admin localhost:2999
@@ -314,7 +315,7 @@ http://localhost:9080 {
 }
 `, u.String(), r.URL), "caddyfile")
 	send := func(path, id string) (int, string) {
-		status, _, answer := post(t, tester, "POST", "http://localhost:9080"+path, []byte(`{"id":"`+id+`"}`), map[string]string{"X-Id": id})
+		status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080"+path, []byte(`{"id":"`+id+`"}`), map[string]string{"X-Id": id})
 		return status, answer
 	}
 	cut.Cut()
@@ -337,9 +338,9 @@ http://localhost:9080 {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	got := r.wait(t, "/app", 2)
+	got := r.Wait(t, "/app", 2)
 	time.Sleep(200 * time.Millisecond)
-	if got = r.wait(t, "/app", 2); len(got) != 2 {
+	if got = r.Wait(t, "/app", 2); len(got) != 2 {
 		t.Errorf("the app got %d hooks, want the 2 accepted", len(got))
 	}
 	tester.InitServer(`{

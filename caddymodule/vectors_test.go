@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 	"github.com/tidwall/gjson"
 )
 
@@ -36,7 +37,7 @@ type vectorCase struct {
 // '@file' bodies read from their files.
 func loadVectors(t testing.TB) []vectorCase {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(sharedTestdata, "signature-vectors.json"))
+	raw, err := os.ReadFile(filepath.Join(hooktest.SharedTestdata, "signature-vectors.json"))
 	if err != nil {
 		t.Fatalf("shared testdata: %v", err)
 	}
@@ -48,7 +49,7 @@ func loadVectors(t testing.TB) []vectorCase {
 	}
 	for i, c := range file.Cases {
 		if name, ok := strings.CutPrefix(c.Body, "@"); ok {
-			b, err := os.ReadFile(filepath.Join(sharedTestdata, name))
+			b, err := os.ReadFile(filepath.Join(hooktest.SharedTestdata, name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,7 +119,7 @@ func TestSignatureVectorsThroughCaddy(t *testing.T) {
 			if method == "" {
 				method = "POST"
 			}
-			status, _, body := post(t, tester, method, target, []byte(c.Body), c.Headers)
+			status, _, body := hooktest.Post(t, tester.Client, method, target, []byte(c.Body), c.Headers)
 			switch {
 			case c.Expect == "invalid":
 				if status != 401 {

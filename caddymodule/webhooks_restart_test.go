@@ -9,6 +9,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 	"github.com/hookgate/hookgate/pipeline/webhook"
 )
 
@@ -16,8 +17,8 @@ import (
 // webhook INTEGRATION_FAILED and holds its deliveries; a restart through
 // the app sends every one, in order per action.
 func TestWebhookFailedHeldRestarted(t *testing.T) {
-	r := newReceiver(t)
-	r.status.Store(500)
+	r := hooktest.NewReceiver(t)
+	r.Status.Store(500)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(webhookConfig(t.TempDir(), r), "caddyfile")
 	stopAtEnd(t)
@@ -26,7 +27,7 @@ func TestWebhookFailedHeldRestarted(t *testing.T) {
 	var ids []string
 	for i := range 3 {
 		body := []byte(fmt.Sprintf(`{"ref":"r%d"}`, i))
-		status, _, answer := post(t, tester, "POST", "http://localhost:9080/deploy", body, signedGitHub(githubSecret, body, "push"))
+		status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/deploy", body, signedGitHub(githubSecret, body, "push"))
 		if status != 202 {
 			t.Fatalf("trigger: %d %s", status, answer)
 		}
@@ -50,22 +51,22 @@ func TestWebhookFailedHeldRestarted(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	failedAttempts := len(r.wait(t, "/status", 3))
+	failedAttempts := len(r.Wait(t, "/status", 3))
 
-	r.status.Store(200)
+	r.Status.Store(200)
 	if _, err := e.RestartWebhook(context.Background(), "status"); err != nil {
 		t.Fatal(err)
 	}
 	// Every event of the three actions arrives: 3 each.
-	got := r.wait(t, "/status", failedAttempts+9)
+	got := r.Wait(t, "/status", failedAttempts+9)
 	seq := make(map[string][]int)
 	for _, d := range got[failedAttempts:] {
-		if d.answered != 200 {
-			t.Errorf("an attempt after the webhook failed and before its restart: %s %s", d.uri, d.body)
+		if d.Answered != 200 {
+			t.Errorf("an attempt after the webhook failed and before its restart: %s %s", d.URI, d.Body)
 			continue
 		}
 		var env envelope
-		json.Unmarshal(d.body, &env)
+		json.Unmarshal(d.Body, &env)
 		seq[env.Data.Action.ID] = append(seq[env.Data.Action.ID], env.Sequence)
 	}
 	for _, id := range ids {

@@ -1,101 +1,16 @@
 package caddymodule
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 )
-
-// receiverSecret signs the deliveries to the test receiver: whsec_ and the
-// base64 of the key.
-const receiverSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-// delivery is one request the receiver got.
-type delivery struct {
-	uri    string
-	header http.Header
-	body   []byte
-	// answered is the status the receiver answered.
-	answered int
-}
-
-// receiver is a real HTTP endpoint on 127.0.0.1 that outgoing webhooks
-// deliver to; it answers status (200 unless set otherwise).
-type receiver struct {
-	*httptest.Server
-	status atomic.Int32
-	mu     sync.Mutex
-	got    []delivery
-}
-
-func newReceiver(t *testing.T) *receiver {
-	r := &receiver{}
-	r.status.Store(200)
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		status := int(r.status.Load())
-		r.mu.Lock()
-		r.got = append(r.got, delivery{uri: req.URL.RequestURI(), header: req.Header.Clone(), body: body, answered: status})
-		r.mu.Unlock()
-		w.WriteHeader(status)
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-// wait returns the deliveries to paths starting with prefix once there
-// are at least n, or fails.
-func (r *receiver) wait(t *testing.T, prefix string, n int) []delivery {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r.mu.Lock()
-		var out []delivery
-		for _, d := range r.got {
-			if strings.HasPrefix(d.uri, prefix) {
-				out = append(out, d)
-			}
-		}
-		r.mu.Unlock()
-		if len(out) >= n {
-			return out
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s got %d deliveries, want %d", prefix, len(out), n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// checkSignature verifies a Standard Webhooks signature by hand, apart
-// from the signing code.
-func checkSignature(t *testing.T, d delivery, secret string) {
-	t.Helper()
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, ts := d.header.Get("webhook-id"), d.header.Get("webhook-timestamp")
-	mac := hmac.New(sha256.New, key)
-	fmt.Fprintf(mac, "%s.%s.%s", id, ts, d.body)
-	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
-	if id == "" || ts == "" || !strings.Contains(" "+d.header.Get("webhook-signature")+" ", " "+want+" ") {
-		t.Errorf("delivery %s: webhook-signature %q, want %q (id %q, timestamp %q)", d.uri, d.header.Get("webhook-signature"), want, id, ts)
-	}
-}
 
 // envelope is the default body of a delivery.
 type envelope struct {
@@ -113,7 +28,7 @@ type envelope struct {
 	} `json:"data"`
 }
 
-func webhookConfig(dir string, r *receiver) string {
+func webhookConfig(dir string, r *hooktest.Receiver) string {
 	return fmt.Sprintf(`{
 	admin localhost:2999
 	skip_install_trust
@@ -159,7 +74,7 @@ http://localhost:9080 {
 		}
 	}
 }
-`, dir, r.URL, receiverSecret, githubSecret)
+`, dir, r.URL, hooktest.ReceiverSecret, githubSecret)
 }
 
 // TestWebhooksThroughCaddy: a triggered action's state changes reach the
@@ -168,13 +83,13 @@ http://localhost:9080 {
 // event.
 func TestWebhooksThroughCaddy(t *testing.T) {
 	t.Setenv("HOOKGATE_TEST_STATUS_KEY", "key-from-env")
-	r := newReceiver(t)
+	r := hooktest.NewReceiver(t)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(webhookConfig(t.TempDir(), r), "caddyfile")
 	stopAtEnd(t)
 
 	body := []byte(`{"ref":"refs/heads/main & co"}`)
-	status, _, answer := post(t, tester, "POST", "http://localhost:9080/deploy", body, signedGitHub(githubSecret, body, "push"))
+	status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/deploy", body, signedGitHub(githubSecret, body, "push"))
 	if status != 202 {
 		t.Fatalf("trigger: %d %s", status, answer)
 	}
@@ -183,44 +98,44 @@ func TestWebhooksThroughCaddy(t *testing.T) {
 	}
 	json.Unmarshal([]byte(answer), &queued)
 
-	got := r.wait(t, "/status", 3)
+	got := r.Wait(t, "/status", 3)
 	wantURI := "/status?action=" + queued.ActionID + "&ref=refs%2Fheads%2Fmain%20%26%20co&other=:nope:"
 	for i, d := range got {
-		checkSignature(t, d, receiverSecret)
+		hooktest.CheckSignature(t, d, hooktest.ReceiverSecret)
 		var env envelope
-		if err := json.Unmarshal(d.body, &env); err != nil {
-			t.Fatalf("delivery %d: %v: %s", i, err, d.body)
+		if err := json.Unmarshal(d.Body, &env); err != nil {
+			t.Fatalf("delivery %d: %v: %s", i, err, d.Body)
 		}
 		wantType := []string{"action.queued", "action.running", "action.succeeded"}[i]
 		if env.Type != wantType || env.Sequence != i+1 || env.Version != "1.0.0" || env.Data.Action.ID != queued.ActionID {
-			t.Errorf("delivery %d: %s", i, d.body)
+			t.Errorf("delivery %d: %s", i, d.Body)
 		}
-		if env.ID != d.header.Get("webhook-id") {
-			t.Errorf("delivery %d: envelope id %q, webhook-id %q", i, env.ID, d.header.Get("webhook-id"))
+		if env.ID != d.Header.Get("webhook-id") {
+			t.Errorf("delivery %d: envelope id %q, webhook-id %q", i, env.ID, d.Header.Get("webhook-id"))
 		}
 		if string(env.Data.Payload) != string(body) {
 			t.Errorf("delivery %d: payload %s, want %s", i, env.Data.Payload, body)
 		}
-		if d.uri != wantURI {
-			t.Errorf("delivery %d: URI %s, want %s", i, d.uri, wantURI)
+		if d.URI != wantURI {
+			t.Errorf("delivery %d: URI %s, want %s", i, d.URI, wantURI)
 		}
-		if d.header.Get("X-Api-Key") != "key-from-env" || d.header.Get("X-Event") != wantType {
-			t.Errorf("delivery %d: headers %v", i, d.header)
+		if d.Header.Get("X-Api-Key") != "key-from-env" || d.Header.Get("X-Event") != wantType {
+			t.Errorf("delivery %d: headers %v", i, d.Header)
 		}
 	}
 
-	chat := r.wait(t, "/chat", 1)
-	checkSignature(t, chat[0], receiverSecret)
-	if want := `{"text":"deploy succeeded at refs/heads/main & co"}`; string(chat[0].body) != want {
-		t.Errorf("chat body %s, want %s", chat[0].body, want)
+	chat := r.Wait(t, "/chat", 1)
+	hooktest.CheckSignature(t, chat[0], hooktest.ReceiverSecret)
+	if want := `{"text":"deploy succeeded at refs/heads/main & co"}`; string(chat[0].Body) != want {
+		t.Errorf("chat body %s, want %s", chat[0].Body, want)
 	}
 
 	// A forged hook: 401 for the sender, hook.rejected for the webhook.
-	status, _, _ = post(t, tester, "POST", "http://localhost:9080/deploy", body, signedGitHub("wrong", body, "push"))
+	status, _, _ = hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/deploy", body, signedGitHub("wrong", body, "push"))
 	if status != 401 {
 		t.Fatalf("forged hook: %d", status)
 	}
-	got = r.wait(t, "/status", 4)
+	got = r.Wait(t, "/status", 4)
 	var rejected struct {
 		Type string `json:"type"`
 		Data struct {
@@ -229,11 +144,11 @@ func TestWebhooksThroughCaddy(t *testing.T) {
 		} `json:"data"`
 	}
 	last := got[3]
-	json.Unmarshal(last.body, &rejected)
-	if rejected.Type != "hook.rejected" || !strings.Contains(string(last.body), "signature_invalid") || !strings.Contains(last.uri, "action=none") {
-		t.Errorf("rejection delivery %s: %s", last.uri, last.body)
+	json.Unmarshal(last.Body, &rejected)
+	if rejected.Type != "hook.rejected" || !strings.Contains(string(last.Body), "signature_invalid") || !strings.Contains(last.URI, "action=none") {
+		t.Errorf("rejection delivery %s: %s", last.URI, last.Body)
 	}
-	checkSignature(t, last, receiverSecret)
+	hooktest.CheckSignature(t, last, hooktest.ReceiverSecret)
 
 	// The receiver may answer before the attempt is recorded: poll. The
 	// counters are the process's, shared with other tests.
@@ -245,7 +160,7 @@ func TestWebhooksThroughCaddy(t *testing.T) {
 	}
 	var metrics string
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		_, _, metrics = post(t, tester, "GET", "http://localhost:9080/metrics", nil, nil)
+		_, _, metrics = hooktest.Post(t, tester.Client, "GET", "http://localhost:9080/metrics", nil, nil)
 		missing := slices.DeleteFunc(slices.Clone(want), func(line string) bool { return strings.Contains(metrics, line) })
 		if len(missing) == 0 {
 			break

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 )
 
 // Test1NCESeed sends the 1NCE docs' curl examples (both seed pages),
@@ -22,7 +24,7 @@ func Test1NCESeed(t *testing.T) {
 
 // run1NCESeed runs the curl examples of a 1NCE seed page, in its order.
 func run1NCESeed(t *testing.T, file string, ownTypes bool) {
-	r := newReceiver(t)
+	r := hooktest.NewReceiver(t)
 	tester := startAPI(t, r)
 	curls := seedCurls(t, file)
 	if len(curls) != 5 {
@@ -89,10 +91,10 @@ func run1NCESeed(t *testing.T, file string, ownTypes bool) {
 	if status != 200 || !strings.Contains(answer, `"success":true`) || !strings.Contains(answer, "INTEGRATION_ACTIVE") {
 		t.Fatalf("test: %d %s", status, answer)
 	}
-	got := r.wait(t, "/messages1", 1)[0]
-	checkSignature(t, got, created.Secret)
-	if !strings.Contains(string(got.body), "webhook.test") || got.header.Get("x-api-key") != "ABCDEFGHIJKLMNOPQRSTUVWXYZ" {
-		t.Errorf("test delivery %v: %s", got.header, got.body)
+	got := r.Wait(t, "/messages1", 1)[0]
+	hooktest.CheckSignature(t, got, created.Secret)
+	if !strings.Contains(string(got.Body), "webhook.test") || got.Header.Get("x-api-key") != "ABCDEFGHIJKLMNOPQRSTUVWXYZ" {
+		t.Errorf("test delivery %v: %s", got.Header, got.Body)
 	}
 	status, _, answer = restart.send(t, tester, ids)
 	if status != 200 || !strings.Contains(answer, "INTEGRATION_ACTIVE") {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 	"github.com/hookgate/hookgate/pipeline/action"
 )
 
@@ -26,7 +27,7 @@ const (
 // (127.0.0.1:9180), as the dialects' clients expect (SPEC 12), API-created
 // hooks under localhost:9180/hooks, and a Caddyfile hook and webhook that
 // the API shows read-only.
-func apiConfig(dir string, r *receiver) string {
+func apiConfig(dir string, r *hooktest.Receiver) string {
 	return fmt.Sprintf(`{
 	admin localhost:2998
 	skip_install_trust
@@ -75,11 +76,11 @@ http://127.0.0.1:9180 {
 		organisation acme
 	}
 }
-`, dir, r.URL, receiverSecret, githubSecret, readToken)
+`, dir, r.URL, hooktest.ReceiverSecret, githubSecret, readToken)
 }
 
 // startAPI starts Caddy with apiConfig.
-func startAPI(t *testing.T, r *receiver) *caddytest.Tester {
+func startAPI(t *testing.T, r *hooktest.Receiver) *caddytest.Tester {
 	t.Setenv("HOOKGATE_TEST_WRITE_TOKEN", writeToken)
 	return startConfig(t, apiConfig(t.TempDir(), r))
 }
@@ -110,7 +111,7 @@ func api(t *testing.T, tester *caddytest.Tester, method, path, body string, out 
 func apiWithHeader(t *testing.T, tester *caddytest.Tester, method, path, body string) (int, http.Header, string) {
 	t.Helper()
 	header := map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + writeToken}
-	return post(t, tester, method, apiBase+path, []byte(body), header)
+	return hooktest.Post(t, tester.Client, method, apiBase+path, []byte(body), header)
 }
 
 // apiAs is api with a token of choice.
@@ -120,7 +121,7 @@ func apiAs(t *testing.T, tester *caddytest.Tester, token, method, path, body str
 	if token != "" {
 		header["Authorization"] = "Bearer " + token
 	}
-	status, _, answer := post(t, tester, method, apiBase+path, []byte(body), header)
+	status, _, answer := hooktest.Post(t, tester.Client, method, apiBase+path, []byte(body), header)
 	if out != nil && status < 300 && status != 204 {
 		if err := json.Unmarshal([]byte(answer), out); err != nil {
 			t.Fatalf("%s %s: %v: %s", method, path, err, answer)
@@ -151,7 +152,7 @@ func expectError(t *testing.T, what string, status int, answer string, wantStatu
 // GET (403 otherwise), both Bearer and Token schemes work; an unknown
 // route is 404 and a known path with another method is 405.
 func TestAPIAuth(t *testing.T) {
-	tester := startAPI(t, newReceiver(t))
+	tester := startAPI(t, hooktest.NewReceiver(t))
 	cases := []struct {
 		name, header, method, path string
 		status                     int
@@ -174,7 +175,7 @@ func TestAPIAuth(t *testing.T) {
 		if c.header != "" {
 			header["Authorization"] = c.header
 		}
-		status, h, answer := post(t, tester, c.method, apiBase+c.path, nil, header)
+		status, h, answer := hooktest.Post(t, tester.Client, c.method, apiBase+c.path, nil, header)
 		if status != c.status {
 			t.Errorf("%s: %d %s, want %d", c.name, status, answer, c.status)
 		}
@@ -208,7 +209,7 @@ type hookCreated struct {
 // see the action run; a change applies at once, a deleted hook is 404 at
 // once, and the Caddyfile's hook is read-only.
 func TestAPIDevopnessIncomingHook(t *testing.T) {
-	tester := startAPI(t, newReceiver(t))
+	tester := startAPI(t, hooktest.NewReceiver(t))
 	var created hookCreated
 	status, answer := api(t, tester, "POST", "/pipelines/deploy/hooks/incoming", `{
 		"name": "github push to main",
@@ -241,10 +242,10 @@ func TestAPIDevopnessIncomingHook(t *testing.T) {
 		t.Errorf("listed secret %q is not masked", s)
 	}
 
-	body := readPayload(t, "github-push.json")
+	body := hooktest.Payload(t, "github-push.json")
 	header := map[string]string{"Content-Type": "application/json", "X-GitHub-Event": "push",
-		"X-Hub-Signature-256": githubSignature(created.Secret, body)}
-	status, _, answer = post(t, tester, "POST", created.URL, body, header)
+		"X-Hub-Signature-256": hooktest.GitHubSignature(created.Secret, body)}
+	status, _, answer = hooktest.Post(t, tester.Client, "POST", created.URL, body, header)
 	if status != 202 {
 		t.Fatalf("signed delivery to %s: %d %s", created.URL, status, answer)
 	}
@@ -266,8 +267,8 @@ func TestAPIDevopnessIncomingHook(t *testing.T) {
 	}
 
 	// Forged: the hook's own header, a wrong secret.
-	header["X-Hub-Signature-256"] = githubSignature("wrong", body)
-	if status, _, answer = post(t, tester, "POST", created.URL, body, header); status != 401 {
+	header["X-Hub-Signature-256"] = hooktest.GitHubSignature("wrong", body)
+	if status, _, answer = hooktest.Post(t, tester.Client, "POST", created.URL, body, header); status != 401 {
 		t.Errorf("forged: %d %s", status, answer)
 	}
 
@@ -276,8 +277,8 @@ func TestAPIDevopnessIncomingHook(t *testing.T) {
 	if status != 200 || strings.Contains(answer, created.Secret) {
 		t.Fatalf("patch: %d %s", status, answer)
 	}
-	header["X-Hub-Signature-256"] = githubSignature(created.Secret, body)
-	status, _, answer = post(t, tester, "POST", created.URL, body, header)
+	header["X-Hub-Signature-256"] = hooktest.GitHubSignature(created.Secret, body)
+	status, _, answer = hooktest.Post(t, tester.Client, "POST", created.URL, body, header)
 	assertJSON(t, answer, `{"status":"skipped","reason":"condition"}`)
 
 	// The Caddyfile's hook is read-only.
@@ -289,7 +290,7 @@ func TestAPIDevopnessIncomingHook(t *testing.T) {
 	if status, answer = api(t, tester, "DELETE", "/hooks/"+created.ID, "", nil); status != 204 {
 		t.Fatalf("delete: %d %s", status, answer)
 	}
-	status, _, answer = post(t, tester, "POST", created.URL, body, header)
+	status, _, answer = hooktest.Post(t, tester.Client, "POST", created.URL, body, header)
 	if status != 404 || !strings.Contains(answer, "not_found") {
 		t.Errorf("deleted hook: %d %s", status, answer)
 	}
@@ -319,7 +320,7 @@ type webhookObjectJSON struct {
 // edit it, test it, restart it; then rotate its secret, read its delivery
 // log, redeliver one, deactivate and delete it.
 func TestAPI1NCEWebhooks(t *testing.T) {
-	r := newReceiver(t)
+	r := hooktest.NewReceiver(t)
 	tester := startAPI(t, r)
 
 	var created webhookObjectJSON
@@ -363,10 +364,10 @@ func TestAPI1NCEWebhooks(t *testing.T) {
 	if status, answer = api(t, tester, "POST", "/webhooks/"+created.ID+"/test", "", &tested); status != 200 || !tested.Success || tested.State != "INTEGRATION_ACTIVE" {
 		t.Fatalf("test: %d %s", status, answer)
 	}
-	test := r.wait(t, "/messages", 1)[0]
-	checkSignature(t, test, secret)
-	if !strings.Contains(string(test.body), `"webhook.test"`) || test.uri != "/messages?action=none" || test.header.Get("x-api-key") == "" {
-		t.Errorf("test delivery %s %v: %s", test.uri, test.header, test.body)
+	test := r.Wait(t, "/messages", 1)[0]
+	hooktest.CheckSignature(t, test, secret)
+	if !strings.Contains(string(test.Body), `"webhook.test"`) || test.URI != "/messages?action=none" || test.Header.Get("x-api-key") == "" {
+		t.Errorf("test delivery %s %v: %s", test.URI, test.Header, test.Body)
 	}
 
 	// An action's queued and succeeded events arrive, signed.
@@ -377,11 +378,11 @@ func TestAPI1NCEWebhooks(t *testing.T) {
 		t.Fatalf("run: %d %s", status, answer)
 	}
 	waitForAction(t, tester, queued.ActionID)
-	got := r.wait(t, "/messages", 3)
+	got := r.Wait(t, "/messages", 3)
 	for _, d := range got[1:] {
-		checkSignature(t, d, secret)
-		if d.uri != "/messages?action="+queued.ActionID {
-			t.Errorf("delivery URI %s", d.uri)
+		hooktest.CheckSignature(t, d, secret)
+		if d.URI != "/messages?action="+queued.ActionID {
+			t.Errorf("delivery URI %s", d.URI)
 		}
 	}
 
@@ -409,9 +410,9 @@ func TestAPI1NCEWebhooks(t *testing.T) {
 	if status, answer = api(t, tester, "POST", "/webhooks/"+created.ID+"/deliveries/"+first.ID+"/retry", "", nil); status != 202 {
 		t.Fatalf("retry: %d %s", status, answer)
 	}
-	again := r.wait(t, "/messages", 4)[3]
-	if again.header.Get("webhook-id") != first.EventID {
-		t.Errorf("redelivery webhook-id %s, want %s", again.header.Get("webhook-id"), first.EventID)
+	again := r.Wait(t, "/messages", 4)[3]
+	if again.Header.Get("webhook-id") != first.EventID {
+		t.Errorf("redelivery webhook-id %s, want %s", again.Header.Get("webhook-id"), first.EventID)
 	}
 
 	// Rotation: the new secret is shown once; both sign for now.
@@ -422,9 +423,9 @@ func TestAPI1NCEWebhooks(t *testing.T) {
 		t.Fatalf("rotate: %d %s", status, answer)
 	}
 	api(t, tester, "POST", "/webhooks/"+created.ID+"/test", "", nil)
-	d := r.wait(t, "/messages", 5)[4]
-	checkSignature(t, d, secret)
-	checkSignature(t, d, rotated.Secret)
+	d := r.Wait(t, "/messages", 5)[4]
+	hooktest.CheckSignature(t, d, secret)
+	hooktest.CheckSignature(t, d, rotated.Secret)
 
 	// Restart answers the webhook, active.
 	if status, answer = api(t, tester, "POST", "/webhooks/"+created.ID+"/restart", "", nil); status != 200 || !strings.Contains(answer, "INTEGRATION_ACTIVE") {
@@ -459,7 +460,7 @@ func TestAPI1NCEWebhooks(t *testing.T) {
 // TestAPIBadInput: each bad request is answered 400, 409 or 422 with an
 // error naming the field, and changes nothing.
 func TestAPIBadInput(t *testing.T) {
-	r := newReceiver(t)
+	r := hooktest.NewReceiver(t)
 	tester := startAPI(t, r)
 	if status, answer := api(t, tester, "POST", "/webhooks", fmt.Sprintf(`{"name": "taken", "url": "%s/x"}`, r.URL), nil); status != 201 {
 		t.Fatalf("create: %d %s", status, answer)
@@ -526,7 +527,7 @@ func TestAPIBadInput(t *testing.T) {
 // TestAPIActions lists, reads and cancels actions, with the pipelines'
 // counts.
 func TestAPIActions(t *testing.T) {
-	tester := startAPI(t, newReceiver(t))
+	tester := startAPI(t, hooktest.NewReceiver(t))
 	var ids []string
 	for i := range 3 {
 		var q struct {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/chromedp/chromedp"
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 )
 
 // uiBase is where the dashboard's test config serves it, mounted under
@@ -82,7 +83,7 @@ func dashAPI(t *testing.T, tester *caddytest.Tester, method, path, body string, 
 	if body != "" {
 		payload = []byte(body)
 	}
-	status, _, answer := post(t, tester, method, "http://127.0.0.1:9180/api/"+path, payload,
+	status, _, answer := hooktest.Post(t, tester.Client, method, "http://127.0.0.1:9180/api/"+path, payload,
 		map[string]string{"Authorization": "Bearer " + writeToken, "Content-Type": "application/json"})
 	if out != nil {
 		if err := json.Unmarshal([]byte(answer), out); err != nil {
@@ -125,8 +126,8 @@ func TestDashboard(t *testing.T) {
 	start := time.Now().UTC().Format(time.RFC3339Nano) // the request log outlives configs: this test's requests since then
 	tester := caddytest.NewTester(t)
 	tester.InitServer(dashboardConfig(t.TempDir()), "caddyfile")
-	ok, flaky := newReceiver(t), newReceiver(t)
-	flaky.status.Store(500)
+	ok, flaky := hooktest.NewReceiver(t), hooktest.NewReceiver(t)
+	flaky.Status.Store(500)
 
 	// Webhooks: one that answers, one that fails, with hostile headers
 	// and URL query.
@@ -150,13 +151,13 @@ func TestDashboard(t *testing.T) {
 
 	// A forged hook and a signed one, both with hostile content.
 	body := []byte(fmt.Sprintf(`{"ref":%q,"note":%q}`, hostileImg, hostileScript))
-	status, _, _ := post(t, tester, "POST", "http://127.0.0.1:9180/deploy", body, map[string]string{
+	status, _, _ := hooktest.Post(t, tester.Client, "POST", "http://127.0.0.1:9180/deploy", body, map[string]string{
 		"X-Hub-Signature-256": "sha256=0000", "X-Evil": hostileScript, "Content-Type": "application/json"})
 	if status != 401 {
 		t.Fatalf("forged hook: %d", status)
 	}
-	status, _, answer := post(t, tester, "POST", "http://127.0.0.1:9180/deploy", body, map[string]string{
-		"X-Hub-Signature-256": githubSignature(githubSecret, body), "X-GitHub-Event": "push", "Content-Type": "application/json"})
+	status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://127.0.0.1:9180/deploy", body, map[string]string{
+		"X-Hub-Signature-256": hooktest.GitHubSignature(githubSecret, body), "X-GitHub-Event": "push", "Content-Type": "application/json"})
 	if status != 202 {
 		t.Fatalf("signed hook: %d %s", status, answer)
 	}
@@ -287,7 +288,7 @@ func TestDashboard(t *testing.T) {
 
 	t.Run("retry", func(t *testing.T) {
 		tb.t = t
-		flaky.status.Store(200)
+		flaky.Status.Store(200)
 		tb.run(chromedp.Navigate(uiBase + "#/webhooks/" + flakyHook.ID + "?status=failed"))
 		tb.waitText(failed)
 		if n := eval[int](tb, `[...document.querySelectorAll('button')].filter((b) => b.textContent === 'Retry' && b.parentElement.querySelector('details.curl code')).length`); n == 0 {
@@ -298,11 +299,11 @@ func TestDashboard(t *testing.T) {
 		waitDelivery(t, tester, flakyHook.ID, "succeeded")
 
 		// Bulk: another failed delivery, retried with the filter.
-		flaky.status.Store(500)
-		post(t, tester, "POST", "http://127.0.0.1:9180/deploy", []byte(`{"ref":"main"}`), map[string]string{
-			"X-Hub-Signature-256": githubSignature(githubSecret, []byte(`{"ref":"main"}`)), "X-GitHub-Event": "push"})
+		flaky.Status.Store(500)
+		hooktest.Post(t, tester.Client, "POST", "http://127.0.0.1:9180/deploy", []byte(`{"ref":"main"}`), map[string]string{
+			"X-Hub-Signature-256": hooktest.GitHubSignature(githubSecret, []byte(`{"ref":"main"}`)), "X-GitHub-Event": "push"})
 		second := waitDelivery(t, tester, flakyHook.ID, "failed")
-		flaky.status.Store(200)
+		flaky.Status.Store(200)
 		tb.run(chromedp.Navigate(uiBase + "#/webhooks/" + flakyHook.ID + "?status=failed&page=1"))
 		tb.waitText(second)
 		tb.clickButton("Retry every failed delivery")

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 	"github.com/tidwall/gjson"
 )
 
@@ -17,7 +18,7 @@ import (
 // making the URL answer 404, and delete. The example's source_type
 // variable has no path: a constant with its default value.
 func TestDevopnessSeed(t *testing.T) {
-	tester := startAPI(t, newReceiver(t))
+	tester := startAPI(t, hooktest.NewReceiver(t))
 	curls := seedCurls(t, "devopness-hooks.txt")
 	if len(curls) != 3 {
 		t.Fatalf("%d curl examples, want login, create, list", len(curls))
@@ -40,9 +41,9 @@ func TestDevopnessSeed(t *testing.T) {
 	}
 
 	// A pull request, signed as GitHub signs it, to the hook's URL.
-	body := readPayload(t, "github-pull_request.json")
-	signed := map[string]string{"Content-Type": "application/json", "x-hub-signature-256": githubSignature(created.Secret, body)}
-	status, _, answer = post(t, tester, "POST", created.URL, body, signed)
+	body := hooktest.Payload(t, "github-pull_request.json")
+	signed := map[string]string{"Content-Type": "application/json", "x-hub-signature-256": hooktest.GitHubSignature(created.Secret, body)}
+	status, _, answer = hooktest.Post(t, tester.Client, "POST", created.URL, body, signed)
 	if status != 202 || gjson.Get(answer, "variables.source_ref").String() != gjson.GetBytes(body, "pull_request.head.ref").String() ||
 		gjson.Get(answer, "variables.pull_request_id").Int() != gjson.GetBytes(body, "pull_request.number").Int() {
 		t.Fatalf("signed pull request: %d %s", status, answer)
@@ -91,14 +92,14 @@ func TestDevopnessSeed(t *testing.T) {
 	if replaced.URL != created.URL || len(replaced.Settings.Variables) != 1 || replaced.ID != created.ID {
 		t.Errorf("replaced: %+v", replaced)
 	}
-	status, _, answer = post(t, tester, "POST", created.URL, body, signed)
+	status, _, answer = hooktest.Post(t, tester.Client, "POST", created.URL, body, signed)
 	expectError(t, "an inactive hook's URL", status, answer, 404, "not_found", "active")
 	status, answer = api(t, tester, "POST", "/hooks/"+created.ID+"/trigger", "", nil)
 	expectError(t, "trigger an inactive hook", status, answer, 409, "inactive", "active")
 	if status, answer = api(t, tester, "PATCH", "/hooks/"+created.ID, `{"active": true}`, nil); status != 200 || !strings.Contains(answer, `"active":true`) {
 		t.Fatalf("activate: %d %s", status, answer)
 	}
-	if status, _, answer = post(t, tester, "POST", created.URL, body, signed); status != 202 {
+	if status, _, answer = hooktest.Post(t, tester.Client, "POST", created.URL, body, signed); status != 202 {
 		t.Errorf("active again, same secret: %d %s", status, answer)
 	}
 
@@ -126,7 +127,7 @@ func TestDevopnessSeed(t *testing.T) {
 // with the pipeline's hooks, read, replaced and deleted by the SDK's
 // routes.
 func TestDevopnessOutgoingHooks(t *testing.T) {
-	r := newReceiver(t)
+	r := hooktest.NewReceiver(t)
 	tester := startAPI(t, r)
 	template := `{"text": "deploy :status: of :action_id: (:ref:)", "pipeline": ":pipeline:", "unknown": ":nope:"}`
 	var created struct {
@@ -157,13 +158,13 @@ func TestDevopnessOutgoingHooks(t *testing.T) {
 		t.Fatalf("run: %d %s", status, answer)
 	}
 	waitForAction(t, tester, queued.ActionID)
-	got := r.wait(t, "/status", 3)
+	got := r.Wait(t, "/status", 3)
 	for i, status := range []string{"queued", "running", "succeeded"} {
 		d := got[i]
-		checkSignature(t, d, created.Secret)
+		hooktest.CheckSignature(t, d, created.Secret)
 		var body map[string]string
-		if err := json.Unmarshal(d.body, &body); err != nil || d.header.Get("x-api-key") != "K" {
-			t.Fatalf("delivery %d: %v %v: %s", i, err, d.header, d.body)
+		if err := json.Unmarshal(d.Body, &body); err != nil || d.Header.Get("x-api-key") != "K" {
+			t.Fatalf("delivery %d: %v %v: %s", i, err, d.Header, d.Body)
 		}
 		want := map[string]string{"text": "deploy " + status + " of " + queued.ActionID + " (" + ref + ")", "pipeline": "deploy", "unknown": ":nope:"}
 		if !reflect.DeepEqual(body, want) {
@@ -171,7 +172,7 @@ func TestDevopnessOutgoingHooks(t *testing.T) {
 		}
 	}
 	time.Sleep(100 * time.Millisecond)
-	if n := len(r.wait(t, "/status", 3)); n != 3 {
+	if n := len(r.Wait(t, "/status", 3)); n != 3 {
 		t.Errorf("%d deliveries, want deploy's 3 only", n)
 	}
 
@@ -215,7 +216,7 @@ func TestDevopnessOutgoingHooks(t *testing.T) {
 // variable a value is a 422 naming it, an unknown hook a 404, and neither
 // queues an action.
 func TestDevopnessTriggerRefusals(t *testing.T) {
-	tester := startAPI(t, newReceiver(t))
+	tester := startAPI(t, hooktest.NewReceiver(t))
 	var created hookCreated
 	if status, answer := api(t, tester, "POST", "/pipelines/deploy/hooks/incoming",
 		`{"name": "needs ref", "settings": {"variables": [{"name": "ref", "path": "ref", "required": true}]}}`, &created); status != 201 {
@@ -235,7 +236,7 @@ func TestDevopnessTriggerRefusals(t *testing.T) {
 // type), array is a type, and a variable without a path needs a default,
 // the error naming it.
 func TestAPIHookVariableNames(t *testing.T) {
-	tester := startAPI(t, newReceiver(t))
+	tester := startAPI(t, hooktest.NewReceiver(t))
 	status, answer := api(t, tester, "POST", "/pipelines/deploy/hooks/incoming", `{"name": "stripe",
 		"settings": {"variables": [{"name": "type", "path": "type", "type": "string"},
 			{"name": "items", "path": "data.items", "type": "array"}]}}`, nil)

@@ -14,13 +14,14 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 	"github.com/hookgate/hookgate/pipeline/action"
 )
 
 // hardeningConfig is a gateway probed as an attacker would: a hook with
 // a json variable that triggers a pipeline, a pass-through hook whose
 // variable goes into a header, and the management API.
-func hardeningConfig(dir string, up *receiver) string {
+func hardeningConfig(dir string, up *hooktest.Receiver) string {
 	return fmt.Sprintf(`{
 	admin localhost:2998
 	skip_install_trust
@@ -80,14 +81,14 @@ http://127.0.0.1:9180 {
 }
 
 // startHardening starts Caddy with hardeningConfig.
-func startHardening(t *testing.T, up *receiver) *caddytest.Tester {
+func startHardening(t *testing.T, up *hooktest.Receiver) *caddytest.Tester {
 	tester, _ := startHardeningIn(t, up)
 	return tester
 }
 
 // startHardeningIn is startHardening, which also tells the directory of
 // the database, where the background pipelines write.
-func startHardeningIn(t *testing.T, up *receiver) (*caddytest.Tester, string) {
+func startHardeningIn(t *testing.T, up *hooktest.Receiver) (*caddytest.Tester, string) {
 	dir := t.TempDir()
 	return startConfig(t, hardeningConfig(dir, up)), dir
 }
@@ -98,10 +99,10 @@ func startHardeningIn(t *testing.T, up *receiver) (*caddytest.Tester, string) {
 // fail); a body in invalid UTF-8 too. Then a good hook is accepted, and
 // listing and reading actions work.
 func TestHostileJSON(t *testing.T) {
-	tester := startHardening(t, newReceiver(t))
+	tester := startHardening(t, hooktest.NewReceiver(t))
 	deep := []byte(`{"ref": "main", "doc": ` + strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000) + `}`)
 	start := time.Now()
-	status, _, answer := post(t, tester, "POST", "http://localhost:9180/deploy", deep, signedGitHub(deep))
+	status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9180/deploy", deep, signedGitHub(deep))
 	took := time.Since(start)
 	t.Logf("a body nested 100,000 deep answered in %s", took)
 	if status != 400 || !strings.Contains(answer, `"invalid_payload"`) || !strings.Contains(answer, "deeper than 128") {
@@ -111,7 +112,7 @@ func TestHostileJSON(t *testing.T) {
 		t.Errorf("deep body answered in %s, want well under a second", took)
 	}
 	bad := []byte("{\"ref\": \"main\xc3\"}")
-	status, _, answer = post(t, tester, "POST", "http://localhost:9180/deploy", bad, signedGitHub(bad))
+	status, _, answer = hooktest.Post(t, tester.Client, "POST", "http://localhost:9180/deploy", bad, signedGitHub(bad))
 	if status != 400 || !strings.Contains(answer, "invalid UTF-8") {
 		t.Errorf("invalid UTF-8: %d %s, want 400 invalid_payload", status, answer)
 	}
@@ -120,7 +121,7 @@ func TestHostileJSON(t *testing.T) {
 	var queued struct {
 		ActionID string `json:"action_id"`
 	}
-	status, _, answer = post(t, tester, "POST", "http://localhost:9180/deploy", good, signedGitHub(good))
+	status, _, answer = hooktest.Post(t, tester.Client, "POST", "http://localhost:9180/deploy", good, signedGitHub(good))
 	if status != 202 || json.Unmarshal([]byte(answer), &queued) != nil {
 		t.Fatalf("good hook: %d %s", status, answer)
 	}
@@ -142,16 +143,16 @@ func TestHostileJSON(t *testing.T) {
 // stripped from {hookgate.vars.*}, so a header built from it stays one
 // header.
 func TestVarsPlaceholdersHeaderSafe(t *testing.T) {
-	up := newReceiver(t)
+	up := hooktest.NewReceiver(t)
 	tester := startHardening(t, up)
 	body := []byte(`{"ref": "refs/heads/main\r\nX-Evil: 1\u0000"}`)
-	status, _, answer := post(t, tester, "POST", "http://localhost:9180/pass", body, signedGitHub(body))
+	status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9180/pass", body, signedGitHub(body))
 	if status != 200 {
 		t.Fatalf("hook: %d %s", status, answer)
 	}
-	got := up.wait(t, "/", 1)[0]
-	if ref := got.header.Get("X-Ref"); ref != "refs/heads/mainX-Evil: 1" || got.header.Get("X-Evil") != "" {
-		t.Errorf("X-Ref %q, X-Evil %q: want the value without CR, LF and NUL, in one header", ref, got.header.Get("X-Evil"))
+	got := up.Wait(t, "/", 1)[0]
+	if ref := got.Header.Get("X-Ref"); ref != "refs/heads/mainX-Evil: 1" || got.Header.Get("X-Evil") != "" {
+		t.Errorf("X-Ref %q, X-Evil %q: want the value without CR, LF and NUL, in one header", ref, got.Header.Get("X-Evil"))
 	}
 }
 
@@ -159,7 +160,7 @@ func TestVarsPlaceholdersHeaderSafe(t *testing.T) {
 // background, and succeeds or fails, ends with its whole process group:
 // the child never writes the file it would have written a second later.
 func TestStepKillsItsBackground(t *testing.T) {
-	tester, dir := startHardeningIn(t, newReceiver(t))
+	tester, dir := startHardeningIn(t, hooktest.NewReceiver(t))
 	want := map[string]action.Status{"background-ok": action.StatusSucceeded, "background-fail": action.StatusFailed}
 	for pipeline, status := range want {
 		var q struct {
@@ -193,8 +194,8 @@ type webhookHeaders struct {
 // the masked value back keeps the real one. A URL with user:password@ is
 // refused, naming headers as the place for credentials.
 func TestWebhookCredentialsMasked(t *testing.T) {
-	r := newReceiver(t)
-	tester := startHardening(t, newReceiver(t))
+	r := hooktest.NewReceiver(t)
+	tester := startHardening(t, hooktest.NewReceiver(t))
 	const bearer = "Bearer 0123456789abcdefWXYZ"
 	var created webhookHeaders
 	status, answer := api(t, tester, "POST", "/webhooks", fmt.Sprintf(`{"name": "creds", "url": "%s/creds",
@@ -220,9 +221,9 @@ func TestWebhookCredentialsMasked(t *testing.T) {
 	if status, answer := api(t, tester, "POST", "/webhooks/"+created.ID+"/test", "", nil); status != 200 {
 		t.Fatalf("test: %d %s", status, answer)
 	}
-	got := r.wait(t, "/creds", 1)[0]
-	if got.header.Get("Authorization") != bearer || got.header.Get("X-Short") != "abc" || got.header.Get("X-New") != "new-value-123456" {
-		t.Errorf("delivery headers %v, want the real values", got.header)
+	got := r.Wait(t, "/creds", 1)[0]
+	if got.Header.Get("Authorization") != bearer || got.Header.Get("X-Short") != "abc" || got.Header.Get("X-New") != "new-value-123456" {
+		t.Errorf("delivery headers %v, want the real values", got.Header)
 	}
 
 	status, answer = api(t, tester, "POST", "/webhooks", `{"name": "userinfo", "url": "https://user:pass@hooks.example.com/x"}`, nil)
@@ -237,8 +238,8 @@ func TestWebhookCredentialsMasked(t *testing.T) {
 // webhook headers that the HTTP client owns are refused, all naming the
 // field.
 func TestAPILenientInput(t *testing.T) {
-	r := newReceiver(t)
-	tester := startHardening(t, newReceiver(t))
+	r := hooktest.NewReceiver(t)
+	tester := startHardening(t, hooktest.NewReceiver(t))
 	for _, name := range []string{"deploy\u202etxt.exe", "a\u2066b", "tab\tname", "del\x7f", "c1\u0085"} {
 		body, _ := json.Marshal(map[string]any{"name": name})
 		status, answer := api(t, tester, "POST", "/pipelines/deploy/hooks/incoming", string(body), nil)
@@ -266,7 +267,7 @@ func TestAPILenientInput(t *testing.T) {
 // as an option: ls looks for a file named --version instead of printing
 // its version.
 func TestDashDashKeepsValuesArguments(t *testing.T) {
-	tester := startHardening(t, newReceiver(t))
+	tester := startHardening(t, hooktest.NewReceiver(t))
 	var q struct {
 		ActionID string `json:"action_id"`
 	}
@@ -284,7 +285,7 @@ func TestDashDashKeepsValuesArguments(t *testing.T) {
 // trickles is answered 408 once the dynamic handler's read_timeout (1s
 // here) has passed.
 func TestDynamicHookReadTimeout(t *testing.T) {
-	tester := startHardening(t, newReceiver(t))
+	tester := startHardening(t, hooktest.NewReceiver(t))
 	var created hookCreated
 	if status, answer := api(t, tester, "POST", "/pipelines/deploy/hooks/incoming", `{"name": "slow"}`, &created); status != 201 {
 		t.Fatalf("create: %d %s", status, answer)
@@ -325,5 +326,5 @@ func TestWithoutUserinfo(t *testing.T) {
 // githubSecret.
 func signedGitHub(body []byte) map[string]string {
 	return map[string]string{"Content-Type": "application/json", "X-GitHub-Event": "push",
-		"X-Hub-Signature-256": githubSignature(githubSecret, body)}
+		"X-Hub-Signature-256": hooktest.GitHubSignature(githubSecret, body)}
 }

@@ -3,13 +3,15 @@ package api
 import (
 	"strings"
 	"testing"
+
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 )
 
 // TestAPIInstances: GET /instances lists this instance, live; on SQLite
 // it holds no lease, so its lease times are null. Read tokens may list,
 // and the answer is validated against openapi.json like every other.
 func TestAPIInstances(t *testing.T) {
-	tester := startAPI(t, newReceiver(t))
+	tester := startAPI(t, hooktest.NewReceiver(t))
 	var list page[instanceJSON]
 	status, answer := apiAs(t, tester, readToken, "GET", "/instances", "", &list)
 	if status != 200 || len(list.Items) != 1 {

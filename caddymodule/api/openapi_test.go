@@ -14,6 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 )
 
 // openAPI is the document, loaded, checked and routed once per test run.
@@ -130,8 +131,8 @@ func (v *validatingTransport) check(req *http.Request, body []byte, resp *http.R
 
 // TestOpenAPIServed: the document is served without a token.
 func TestOpenAPIServed(t *testing.T) {
-	tester := startAPI(t, newReceiver(t))
-	status, header, answer := post(t, tester, "GET", apiBase+openAPIPath, nil, nil)
+	tester := startAPI(t, hooktest.NewReceiver(t))
+	status, header, answer := hooktest.Post(t, tester.Client, "GET", apiBase+openAPIPath, nil, nil)
 	doc, err := openapi3.NewLoader().LoadFromData([]byte(answer))
 	if status != 200 || header.Get("Content-Type") != "application/json" || err != nil {
 		t.Fatalf("GET /openapi.json: %d %v %v %.80s", status, header, err, answer)
@@ -145,7 +146,7 @@ func TestOpenAPIServed(t *testing.T) {
 // 401 without a token or with an unknown one, and 403 to a read token
 // when it writes; a read token reads.
 func TestAPIAuthEveryRoute(t *testing.T) {
-	tester := startAPI(t, newReceiver(t))
+	tester := startAPI(t, hooktest.NewReceiver(t))
 	doc, err := openapi3.NewLoader().LoadFromData(openAPIDocument)
 	if err != nil {
 		t.Fatal(err)
@@ -164,11 +165,11 @@ func TestAPIAuthEveryRoute(t *testing.T) {
 				if c.auth != "" {
 					header["Authorization"] = c.auth
 				}
-				if status, _, answer := post(t, tester, method, target, nil, header); status != c.status {
+				if status, _, answer := hooktest.Post(t, tester.Client, method, target, nil, header); status != c.status {
 					t.Errorf("%s %s with %q: %d %s, want %d", method, path, c.auth, status, answer, c.status)
 				}
 			}
-			status, _, answer := post(t, tester, method, target, nil, map[string]string{"Authorization": "Token " + readToken})
+			status, _, answer := hooktest.Post(t, tester.Client, method, target, nil, map[string]string{"Authorization": "Token " + readToken})
 			writes := method != "GET" || writingGETs[method+" "+path]
 			if writes && status != 403 || !writes && (status == 401 || status == 403) {
 				t.Errorf("%s %s with a read token: %d %s", method, path, status, answer)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 )
 
 // ricloudClient sends exactly what ricloud-py 3.2.0 sends
@@ -113,7 +114,7 @@ func (c *ricloudClient) waitForState(id, state string) map[string]any {
 // states new, valid, invalid and deactivated, refused updates, and delete
 // with the deleted config as its answer.
 func TestRicloudClient(t *testing.T) {
-	r := newReceiver(t)
+	r := hooktest.NewReceiver(t)
 	tester := startAPI(t, r)
 	c := &ricloudClient{t: t, tester: tester, token: writeToken}
 
@@ -124,7 +125,7 @@ func TestRicloudClient(t *testing.T) {
 		t.Fatalf("create: %d %v", status, created)
 	}
 	secret := created["secret"].(string)
-	checkSignature(t, r.wait(t, "/ricloud", 1)[0], secret)
+	hooktest.CheckSignature(t, r.Wait(t, "/ricloud", 1)[0], secret)
 	valid := c.waitForState(id, "valid")
 	if valid["resource"] != "webhook_config" || valid["secret"] == secret {
 		t.Errorf("retrieve: %v", valid)
@@ -147,7 +148,7 @@ func TestRicloudClient(t *testing.T) {
 	if status != 200 || updated["url"] != r.URL+"/ricloud2" || updated["resource"] != "webhook_config" {
 		t.Fatalf("update: %d %v", status, updated)
 	}
-	r.wait(t, "/ricloud2", 1)
+	r.Wait(t, "/ricloud2", 1)
 	c.waitForState(id, "valid")
 
 	// Test: a task, read again through /tasks/{id}.
@@ -159,12 +160,12 @@ func TestRicloudClient(t *testing.T) {
 	if status != 200 || again["id"] != task["id"] || again["state"] != "succeeded" || again["resource"] != "task" {
 		t.Errorf("task: %d %v", status, again)
 	}
-	r.status.Store(500)
+	r.Status.Store(500)
 	if status, task = c.test(id); status != 202 || task["state"] != "failed" {
 		t.Errorf("failing test: %d %v", status, task)
 	}
 	c.waitForState(id, "invalid")
-	r.status.Store(200)
+	r.Status.Store(200)
 
 	// Refused updates change nothing, and say why in message.
 	for _, bad := range []struct {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 )
 
 // webhookScopeJSON is the scope of a webhook as the API shows it.
@@ -18,7 +20,7 @@ type webhookScopeJSON struct {
 // every webhook, changes it by PATCH, and refuses a pipeline that is not
 // configured or both at once.
 func TestAPIWebhookScope(t *testing.T) {
-	r := newReceiver(t)
+	r := hooktest.NewReceiver(t)
 	tester := startAPI(t, r)
 
 	var w webhookScopeJSON
@@ -43,7 +45,7 @@ func TestAPIWebhookScope(t *testing.T) {
 
 // The 1NCE aliases are accepted as event types and echoed back as given.
 func TestAPIEventTypeAliases(t *testing.T) {
-	r := newReceiver(t)
+	r := hooktest.NewReceiver(t)
 	tester := startAPI(t, r)
 	var w webhookObjectJSON
 	status, answer := api(t, tester, "POST", "/webhooks", fmt.Sprintf(`{"name": "telemetry", "url": "%s/t",
@@ -65,7 +67,7 @@ func TestAPIEventTypeAliases(t *testing.T) {
 // subscribe to it: the 202 carries the event id, which is the delivery's
 // webhook-id, and the hook shows "relay": true.
 func TestAPIHookRelay(t *testing.T) {
-	r := newReceiver(t)
+	r := hooktest.NewReceiver(t)
 	tester := startAPI(t, r)
 	var hook struct {
 		ID, URL, Secret string
@@ -82,8 +84,8 @@ func TestAPIHookRelay(t *testing.T) {
 		t.Fatalf("create webhook: %d %s", status, answer)
 	}
 	body := []byte(`{"ref":"refs/heads/main"}`)
-	status, _, answer = post(t, tester, "POST", hook.URL, body, map[string]string{"Content-Type": "application/json",
-		"X-Stage": "prod", "X-Hub-Signature-256": githubSignature(hook.Secret, body)})
+	status, _, answer = hooktest.Post(t, tester.Client, "POST", hook.URL, body, map[string]string{"Content-Type": "application/json",
+		"X-Stage": "prod", "X-Hub-Signature-256": hooktest.GitHubSignature(hook.Secret, body)})
 	var queued struct {
 		Status  string `json:"status"`
 		EventID string `json:"event_id"`
@@ -91,9 +93,9 @@ func TestAPIHookRelay(t *testing.T) {
 	if err := json.Unmarshal([]byte(answer), &queued); err != nil || status != 202 || queued.Status != "queued" || queued.EventID == "" {
 		t.Fatalf("signed push: %d %s", status, answer)
 	}
-	got := r.wait(t, "/copy", 1)[0]
-	if string(got.body) != string(body) || got.header.Get("X-Stage") != "prod" || got.header.Get("webhook-id") != queued.EventID ||
-		got.header.Get("X-Hub-Signature-256") != "" {
-		t.Errorf("copy got %s %v", got.body, got.header)
+	got := r.Wait(t, "/copy", 1)[0]
+	if string(got.Body) != string(body) || got.Header.Get("X-Stage") != "prod" || got.Header.Get("webhook-id") != queued.EventID ||
+		got.Header.Get("X-Hub-Signature-256") != "" {
+		t.Errorf("copy got %s %v", got.Body, got.Header)
 	}
 }

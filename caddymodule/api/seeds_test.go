@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 )
 
 // seedCurl is one curl example of a seed document, as written there.
@@ -24,7 +25,7 @@ type seedCurl struct {
 // so that tests send exactly what the vendor's docs tell users to send.
 func seedCurls(t *testing.T, name string) []seedCurl {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(sharedTestdata, "..", "seeds", name))
+	b, err := os.ReadFile(filepath.Join(hooktest.SharedTestdata, "..", "seeds", name))
 	if err != nil {
 		t.Fatalf("seed: %v", err)
 	}
@@ -147,5 +148,5 @@ func (c seedCurl) send(t *testing.T, tester *caddytest.Tester, replace map[strin
 	if c.body != "" {
 		body = []byte(c.body)
 	}
-	return post(t, tester, c.method, target, body, header)
+	return hooktest.Post(t, tester.Client, c.method, target, body, header)
 }
