@@ -319,7 +319,7 @@ func TestHookDefinitions(t *testing.T) {
 		if status != 403 {
 			t.Errorf("outside the ranges: %d %s", status, answer)
 		}
-		assertJSON(t, answer, `{"status":"skipped","reason":"condition"}`)
+		hooktest.AssertJSON(t, answer, `{"status":"skipped","reason":"condition"}`)
 	})
 
 	t.Run("multipart", func(t *testing.T) {

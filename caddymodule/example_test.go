@@ -57,12 +57,12 @@ func TestExampleAsUserTriesIt(t *testing.T) {
 	if status != 401 || strings.Contains(body, "app received") {
 		t.Errorf("wrong secret: %d %q", status, body)
 	}
-	assertJSON(t, body, `{"error":"signature_invalid"}`)
+	hooktest.AssertJSON(t, body, `{"error":"signature_invalid"}`)
 	status, _, body = hooktest.Post(t, tester.Client, "POST", url, push, signedGitHub("dev-github-secret", push, "issues"))
 	if status != 200 {
 		t.Errorf("issues event: %d %q", status, body)
 	}
-	assertJSON(t, body, `{"status":"skipped","reason":"condition"}`)
+	hooktest.AssertJSON(t, body, `{"status":"skipped","reason":"condition"}`)
 
 	reading := []byte(`{"device":{"id":"boiler-1"},"reading":{"celsius":31.5}}`)
 	custom := map[string]string{"Content-Type": "application/json", "X-Signature": hooktest.GitHubSignature("dev-custom-secret", reading)}

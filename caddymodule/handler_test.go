@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -159,7 +158,7 @@ func TestHandlerAnswers(t *testing.T) {
 			if status != c.status {
 				t.Fatalf("status %d, want %d (body %s)", status, c.status, body)
 			}
-			assertJSON(t, body, c.wantJSON)
+			hooktest.AssertJSON(t, body, c.wantJSON)
 			if ct := header.Get("Content-Type"); ct != "application/json" {
 				t.Errorf("Content-Type %q", ct)
 			}
@@ -196,21 +195,4 @@ func stripeSignature(secret string, body []byte, at time.Time) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(ts + "." + string(body)))
 	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
-}
-
-// assertJSON compares two JSON documents by value.
-func assertJSON(t *testing.T, got, want string) {
-	t.Helper()
-	var g, w any
-	if err := json.Unmarshal([]byte(got), &g); err != nil {
-		t.Fatalf("answer is not JSON: %q", got)
-	}
-	if err := json.Unmarshal([]byte(want), &w); err != nil {
-		t.Fatalf("bad expectation %q", want)
-	}
-	gb, _ := json.Marshal(g)
-	wb, _ := json.Marshal(w)
-	if !bytes.Equal(gb, wb) {
-		t.Errorf("answer %s, want %s", gb, wb)
-	}
 }

@@ -169,7 +169,7 @@ func TestPipelineTrigger(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("redelivery: %d %s", status, answer)
 	}
-	assertJSON(t, answer, fmt.Sprintf(`{"status":"duplicate","action_id":%q}`, queued.ActionID))
+	hooktest.AssertJSON(t, answer, fmt.Sprintf(`{"status":"duplicate","action_id":%q}`, queued.ActionID))
 
 	// wait: answered with the result.
 	status, _, answer = hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/deploy-wait", body, header)

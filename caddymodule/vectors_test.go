@@ -130,18 +130,18 @@ func TestSignatureVectorsThroughCaddy(t *testing.T) {
 				if status != 200 {
 					t.Fatalf("handshake answered %d %q", status, body)
 				}
-				assertJSON(t, body, string(want))
+				hooktest.AssertJSON(t, body, string(want))
 			case c.Provider == "slack" && gjson.Get(c.Body, "type").String() == "url_verification":
 				if status != 200 {
 					t.Fatalf("url_verification answered %d %q", status, body)
 				}
 				want, _ := json.Marshal(map[string]string{"challenge": gjson.Get(c.Body, "challenge").String()})
-				assertJSON(t, body, string(want))
+				hooktest.AssertJSON(t, body, string(want))
 			case c.Provider == "discord" && gjson.Get(c.Body, "type").Int() == 1:
 				if status != 200 {
 					t.Fatalf("PING answered %d %q", status, body)
 				}
-				assertJSON(t, body, `{"type":1}`)
+				hooktest.AssertJSON(t, body, `{"type":1}`)
 			default:
 				if status != 200 || body != "passed" {
 					t.Fatalf("valid case answered %d %q, want 200 passed", status, body)

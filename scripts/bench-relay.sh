@@ -15,38 +15,7 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 DRAIN_SECONDS=${DRAIN_SECONDS:-120}
 CONNECTIONS=${CONNECTIONS:-32}
 FORWARD=${FORWARD:-1}
-PGBASE=${HOOKGATE_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
-
-if ! command -v wrk >/dev/null; then
-	apt-get update -qq && apt-get install -y -qq wrk
-fi
-[ -x bin/caddy ] || go build -o bin/caddy ./cmd/caddy
-
-work=$(mktemp -d)
-pgdb=hookgate_relay_bench_$$
-cleanup() {
-	kill "$(cat "$work/pid" 2>/dev/null)" 2>/dev/null || true
-	kill "$(cat "$work/app.pid" 2>/dev/null)" 2>/dev/null || true
-	if [ -n "${pg_created:-}" ]; then
-		sleep 1
-		psql -q "$PGBASE" -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1 || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-payload=../shared/testdata/payloads/github-push.json
-secret=bench-secret
-sig=$(bin/caddy hookgate sign --preset github --secret "$secret" < "$payload" | sed -n 's/^X-Hub-Signature-256: //p')
-
-cat > "$work/post.lua" <<LUA
-local f = assert(io.open("$payload", "rb"))
-wrk.method = "POST"
-wrk.body = f:read("*all")
-f:close()
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-GitHub-Event"] = "push"
-wrk.headers["X-Hub-Signature-256"] = "$sig"
-LUA
+. scripts/benchlib.sh
 
 # The app behind the gateway: answers 204 at once.
 if [ "$FORWARD" = 1 ]; then
@@ -94,16 +63,8 @@ http://127.0.0.1:8093 {
 	}
 }
 CADDY
-	XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work bin/caddy run --config "$work/Caddyfile" --adapter caddyfile >"$work/caddy.log" 2>&1 &
-	echo $! > "$work/pid"
-	local code=000
-	for _ in $(seq 100); do
-		code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -H 'X-GitHub-Event: push' \
-			-H "X-Hub-Signature-256: $sig" --data-binary @"$payload" http://127.0.0.1:8093/ || true)
-		[ "$code" = 202 ] && break
-		sleep 0.1
-	done
-	[ "$code" = 202 ] || { echo "$1: the relay route answered $code"; cat "$work/caddy.log"; exit 1; }
+	start_caddy gateway
+	await_202 gateway http://127.0.0.1:8093/
 	sleep 1
 	local before start
 	before=$(forwarded)
@@ -124,15 +85,7 @@ CADDY
 		awk -v b="$1" -v n="$done" -v sent="$sent" -v s="$start" -v e="$(date +%s.%N)" \
 			'BEGIN {printf "%s: %d of %d hooks forwarded in %.1f s: %.0f hooks/s sustained\n", b, n, sent, e-s, n/(e-s)}'
 	fi
-	kill "$(cat "$work/pid")"
-	wait "$(cat "$work/pid")" 2>/dev/null || true
-	rm -f "$work/pid"
+	stop_caddy gateway
 }
 
-run sqlite "storage sqlite $work/hookgate.db"
-if command -v psql >/dev/null && psql -q "$PGBASE" -c "CREATE DATABASE $pgdb" >/dev/null 2>&1; then
-	pg_created=1
-	run postgres "storage postgres \"${PGBASE%%/test*}/$pgdb?sslmode=disable\""
-else
-	echo "postgres: skipped, no server for $PGBASE (or no psql)"
-fi
+each_backend run

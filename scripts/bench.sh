@@ -12,16 +12,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 # of n requests (0: off), to measure what the log costs the hot path.
 REQUEST_LOG=${REQUEST_LOG:-}
 
-if ! command -v wrk >/dev/null; then
-	apt-get update -qq && apt-get install -y -qq wrk
-fi
-[ -x bin/caddy ] || go build -o bin/caddy ./cmd/caddy
-
-work=$(mktemp -d)
-trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
-payload=../shared/testdata/payloads/github-push.json
-secret=bench-secret
-sig=$(bin/caddy hookgate sign --preset github --secret "$secret" < "$payload" | sed -n 's/^X-Hub-Signature-256: //p')
+. scripts/benchlib.sh
 
 app=""
 if [ -n "$REQUEST_LOG" ]; then
@@ -54,18 +45,7 @@ http://127.0.0.1:8092 {
 }
 CADDY
 
-cat > "$work/post.lua" <<LUA
-local f = assert(io.open("$payload", "rb"))
-wrk.method = "POST"
-wrk.body = f:read("*all")
-f:close()
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-GitHub-Event"] = "push"
-wrk.headers["X-Hub-Signature-256"] = "$sig"
-LUA
-
-XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work bin/caddy run --config "$work/Caddyfile" --adapter caddyfile >"$work/caddy.log" 2>&1 &
-echo $! > "$work/pid"
+start_caddy caddy
 for _ in $(seq 50); do curl -fs -o /dev/null http://127.0.0.1:8092/ && break; sleep 0.1; done
 
 # Refuse to measure a misconfigured route: the signed request must pass.
@@ -73,7 +53,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json
 [ "$code" = 200 ] || { echo "hookgate route answered $code"; cat "$work/caddy.log"; exit 1; }
 
 # cpu is the Caddy process's CPU time so far, in clock ticks.
-cpu() { awk '{print $14 + $15}' "/proc/$(cat "$work/pid")/stat"; }
+cpu() { awk '{print $14 + $15}' "/proc/$(cat "$work/caddy.pid")/stat"; }
 hz=$(getconf CLK_TCK)
 # run URL: one wrk run; prints req/s and Caddy's CPU µs per request. CPU
 # per request is what the gateway itself costs, and it is steadier than

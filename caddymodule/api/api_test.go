@@ -279,7 +279,7 @@ func TestAPIDevopnessIncomingHook(t *testing.T) {
 	}
 	header["X-Hub-Signature-256"] = hooktest.GitHubSignature(created.Secret, body)
 	status, _, answer = hooktest.Post(t, tester.Client, "POST", created.URL, body, header)
-	assertJSON(t, answer, `{"status":"skipped","reason":"condition"}`)
+	hooktest.AssertJSON(t, answer, `{"status":"skipped","reason":"condition"}`)
 
 	// The Caddyfile's hook is read-only.
 	status, answer = api(t, tester, "PATCH", "/hooks/github-deploy", `{"name": "x"}`, nil)

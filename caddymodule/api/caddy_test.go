@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -49,23 +47,6 @@ func stopAtEnd(t *testing.T) {
 
 // githubSecret is the secret of the Caddyfile's GitHub hook.
 const githubSecret = "It's a Secret to Everybody"
-
-// assertJSON compares two JSON documents by value.
-func assertJSON(t *testing.T, got, want string) {
-	t.Helper()
-	var g, w any
-	if err := json.Unmarshal([]byte(got), &g); err != nil {
-		t.Fatalf("answer is not JSON: %q", got)
-	}
-	if err := json.Unmarshal([]byte(want), &w); err != nil {
-		t.Fatalf("bad expectation %q", want)
-	}
-	gb, _ := json.Marshal(g)
-	wb, _ := json.Marshal(w)
-	if !bytes.Equal(gb, wb) {
-		t.Errorf("answer %s, want %s", gb, wb)
-	}
-}
 
 // waitForAction polls the API until the action has finished, or fails.
 func waitForAction(t *testing.T, tester *caddytest.Tester, id string) *action.Action {

@@ -231,9 +231,9 @@ func (h *APIHandler) outgoingHooks(r *http.Request, e *engine.Engine, pipeline s
 // 201 with the hook and the secret that signs its deliveries, shown this
 // once.
 func (h *APIHandler) createOutgoingHook(w http.ResponseWriter, r *http.Request, e *engine.Engine) error {
-	pipeline := r.PathValue("pipeline")
-	if !h.app.HasPipeline(pipeline) {
-		return &apiError{http.StatusNotFound, "not_found", "no pipeline " + pipeline + " is configured"}
+	pipeline, err := h.pathPipeline(r)
+	if err != nil {
+		return err
 	}
 	var req outgoingRequest
 	if err := decodeBody(r, &req, false); err != nil {

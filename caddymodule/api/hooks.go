@@ -262,12 +262,22 @@ func (h *APIHandler) hookURL(r *http.Request, id string) string {
 	return scheme + "://" + r.Host + "/hooks/" + id
 }
 
+// pathPipeline is the pipeline the request's path names, or a 404 when
+// the configuration has none of that name.
+func (h *APIHandler) pathPipeline(r *http.Request) (string, error) {
+	pipeline := r.PathValue("pipeline")
+	if !h.app.HasPipeline(pipeline) {
+		return "", &apiError{http.StatusNotFound, "not_found", "no pipeline " + pipeline + " is configured"}
+	}
+	return pipeline, nil
+}
+
 // createHook answers POST /pipelines/{pipeline}/hooks/incoming: 201 with
 // the hook, its URL and its secret, shown this once.
 func (h *APIHandler) createHook(w http.ResponseWriter, r *http.Request, e *engine.Engine) error {
-	pipeline := r.PathValue("pipeline")
-	if !h.app.HasPipeline(pipeline) {
-		return &apiError{http.StatusNotFound, "not_found", "no pipeline " + pipeline + " is configured"}
+	pipeline, err := h.pathPipeline(r)
+	if err != nil {
+		return err
 	}
 	var req hookRequest
 	if err := decodeBody(r, &req, false); err != nil {
@@ -311,9 +321,9 @@ func (h *APIHandler) listHooks(w http.ResponseWriter, r *http.Request, e *engine
 	if err != nil {
 		return err
 	}
-	pipeline := r.PathValue("pipeline")
-	if !h.app.HasPipeline(pipeline) {
-		return &apiError{http.StatusNotFound, "not_found", "no pipeline " + pipeline + " is configured"}
+	pipeline, err := h.pathPipeline(r)
+	if err != nil {
+		return err
 	}
 	var list []any
 	for _, c := range h.app.ConfigHooks() {
