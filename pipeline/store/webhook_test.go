@@ -19,11 +19,18 @@ func inTx(t *testing.T, s store.Store, fn func(tx store.Tx) error) {
 	}
 }
 
-// startAttempt runs Tx.StartAttempt in a transaction of its own.
+// startAttempt runs Tx.StartAttempts for one delivery in a transaction
+// of its own.
 func startAttempt(t *testing.T, s store.Store, id string, token int64, at time.Time) bool {
 	t.Helper()
 	var d *store.Delivery
-	inTx(t, s, func(tx store.Tx) (err error) { d, err = tx.StartAttempt(ctx, id, token, at); return err })
+	inTx(t, s, func(tx store.Tx) error {
+		started, err := tx.StartAttempts(ctx, []store.AttemptStart{{ID: id, Token: token, At: at}})
+		if err == nil {
+			d = started[0]
+		}
+		return err
+	})
 	if d != nil && (d.ID != id || d.JobToken != token) {
 		t.Errorf("StartAttempt(%s, %d) returned delivery %s with token %d", id, token, d.ID, d.JobToken)
 	}
