@@ -16,7 +16,10 @@ import (
 // A transaction that sent nothing sends nothing to end.
 //
 // It is also the pgx.Tx that the job queue inserts its jobs with
-// (Native), and those statements are pipelined the same way.
+// (Native), and those statements are pipelined the same way: an Exec
+// through it, whose only result is an error (River's notification of
+// the jobs inserted), waits like a later statement, answers an empty
+// command tag, and its error fails the next statement or the commit.
 type pgTx struct {
 	c *pgxpool.Conn
 	// pending are the statements waiting to be sent; nil when none.
@@ -74,8 +77,25 @@ func (t *pgTx) flush(ctx context.Context) error {
 }
 
 func (t *pgTx) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	tag, err := t.Exec(ctx, query, args...)
+	tag, err := t.execTag(ctx, query, args...)
 	return tag.RowsAffected(), err
+}
+
+// execTag runs a statement with the pending ones and returns its
+// command tag.
+func (t *pgTx) execTag(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
+	if t.pending == nil {
+		return t.c.Exec(ctx, query, args...)
+	}
+	br, err := t.send(ctx, query, args...)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
 }
 
 func (t *pgTx) query(ctx context.Context, query string, args ...any) (rows, error) {
@@ -99,7 +119,7 @@ func (t *pgTx) commit(ctx context.Context) error {
 	if !t.begun && t.pending.Len() == 1 {
 		return nil // Only the BEGIN: nothing was done.
 	}
-	tag, err := t.Exec(ctx, `COMMIT`)
+	tag, err := t.execTag(ctx, `COMMIT`)
 	if err == nil && tag.String() == "ROLLBACK" {
 		err = pgx.ErrTxCommitRollback
 	}
@@ -156,20 +176,9 @@ func (t *pgTx) Prepare(ctx context.Context, name, sql string) (*pgconn.Statement
 	return t.c.Conn().Prepare(ctx, name, sql)
 }
 
-// Exec implements pgx.Tx, with the pending statements.
+// Exec implements pgx.Tx: the statement waits with the pending ones.
 func (t *pgTx) Exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
-	if t.pending == nil {
-		return t.c.Exec(ctx, query, args...)
-	}
-	br, err := t.send(ctx, query, args...)
-	if err != nil {
-		return pgconn.CommandTag{}, err
-	}
-	tag, err := br.Exec()
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	return tag, err
+	return pgconn.CommandTag{}, t.later(ctx, query, args...)
 }
 
 // Query implements pgx.Tx, with the pending statements.
