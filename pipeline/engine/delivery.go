@@ -125,12 +125,7 @@ func (e *Engine) attempt(ctx context.Context, ref deliveryRef) error {
 		}
 	}
 	start := time.Now()
-	var d *store.Delivery
-	err := e.results.run(ctx, func(ctx context.Context, tx store.Tx) ([]deliveryRef, error) {
-		var err error
-		d, err = tx.StartAttempt(ctx, ref.DeliveryID, ref.Token, start)
-		return nil, err
-	})
+	d, err := e.results.startAttempt(ctx, store.AttemptStart{ID: ref.DeliveryID, Token: ref.Token, At: start})
 	if err != nil {
 		return err
 	}

@@ -437,7 +437,5 @@ func (e *Engine) Reject(ctx context.Context, r HookRejected) error {
 	ev := webhook.Event{ID: webhook.NewEventID(now), Type: webhook.TypeHookRejected, Time: now, Sequence: 1, Rejection: &r}
 	// Shared with other events and results (group commit): a flood of
 	// forged hooks costs a commit per batch, not one each.
-	return unavailable(e.results.run(ctx, func(ctx context.Context, tx store.Tx) ([]deliveryRef, error) {
-		return e.recordEvents(ctx, tx, []webhook.Event{ev})
-	}))
+	return unavailable(e.results.record(ctx, []webhook.Event{ev}))
 }

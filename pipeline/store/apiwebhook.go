@@ -93,6 +93,7 @@ func findWebhook(ctx context.Context, q querier, ref, lock string) (*WebhookReco
 
 // InsertAPIWebhook implements APIWebhookTx.
 func (t *tx) InsertAPIWebhook(ctx context.Context, w *WebhookRecord) error {
+	t.succeeded = nil
 	def, err := encodeDefinition(w.Definition)
 	if err != nil {
 		return err
@@ -107,6 +108,7 @@ func (t *tx) InsertAPIWebhook(ctx context.Context, w *WebhookRecord) error {
 
 // UpdateAPIWebhook implements APIWebhookTx.
 func (t *tx) UpdateAPIWebhook(ctx context.Context, name string, w *WebhookRecord) error {
+	t.succeeded = nil
 	def, err := encodeDefinition(w.Definition)
 	if err != nil {
 		return err
@@ -131,6 +133,7 @@ func (t *tx) UpdateAPIWebhook(ctx context.Context, name string, w *WebhookRecord
 
 // DeleteWebhook implements APIWebhookTx.
 func (t *tx) DeleteWebhook(ctx context.Context, name string) error {
+	t.succeeded = nil
 	if _, err := t.q.exec(ctx, `DELETE FROM hookgate_attempt WHERE delivery_id IN
 		(SELECT id FROM hookgate_delivery WHERE webhook = $1)`, name); err != nil {
 		return err

@@ -48,8 +48,7 @@ func OpenPostgres(ctx context.Context, dsn string) (Store, error) {
 		pool:    pgQuerier{pool},
 		handle:  pool,
 		begin: func(ctx context.Context) (nativeTx, error) {
-			t, err := pool.Begin(ctx)
-			return &pgTx{t: t}, err
+			return beginPg(ctx, pool)
 		},
 		lock: func(ctx context.Context, q querier, key string) error {
 			_, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key)

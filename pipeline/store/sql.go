@@ -82,6 +82,10 @@ func (d *db) exists(err error) error {
 type tx struct {
 	q  nativeTx
 	db *db
+	// succeeded are the webhooks whose success RecordWebhookResult
+	// recorded in this transaction, with the state it left, until
+	// another write to them.
+	succeeded map[string]success
 }
 
 // actionColumns are the columns scanned by scanAction, in its order.

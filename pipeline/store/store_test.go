@@ -62,6 +62,7 @@ func TestConformance(t *testing.T) {
 		{"InterruptRunning", testInterruptRunning},
 		{"DeleteFinished", testDeleteFinished},
 		{"AttemptInFlight", testAttemptInFlight},
+		{"StartAttempts", testStartAttempts},
 		{"Hooks", testHooks},
 		{"APIWebhooks", testAPIWebhooks},
 		{"Events", testEvents},

@@ -43,14 +43,15 @@ type WebhookTx interface {
 	// attempts it (0: none) and its next attempt time; it has no attempt
 	// in flight.
 	ScheduleDelivery(ctx context.Context, id string, s webhook.DeliveryStatus, token int64, next, at time.Time) error
-	// StartAttempt marks the attempt of a pending delivery as in flight,
-	// from at, for the job of token, and returns the delivery when that
-	// job may make it, or nil. It may not when the delivery is no longer
-	// pending with that token (held, restarted or ended meanwhile), nor
-	// when its webhook is failed: the delivery is then held. A job run
-	// again with the same token (after a crash) may start the attempt
-	// again.
-	StartAttempt(ctx context.Context, id string, token int64, at time.Time) (*Delivery, error)
+	// StartAttempts marks the attempts of pending deliveries as in
+	// flight, each from its At, for the job of its Token, and returns, in
+	// the order of starts, each delivery when that job may make the
+	// attempt, or nil. It may not when the delivery is no longer pending
+	// with that token (held, restarted or ended meanwhile), nor when its
+	// webhook is failed: the delivery is then held. A job run again with
+	// the same token (after a crash) may start the attempt again; the
+	// same start twice in one call starts it once.
+	StartAttempts(ctx context.Context, starts []AttemptStart) ([]*Delivery, error)
 	// RecordAttempt stores an attempt of a delivery, numbered after the
 	// previous ones, and moves the delivery on as next says; the attempt
 	// is no longer in flight. It does nothing once another attempt, started
@@ -124,6 +125,16 @@ type WebhookRecord struct {
 	// UpdatedAt is when its URL, secret or state was last changed by
 	// configuration, test or restart.
 	UpdatedAt time.Time
+}
+
+// AttemptStart is a delivery attempt about to be made, for StartAttempts.
+type AttemptStart struct {
+	// ID is the delivery's.
+	ID string
+	// Token is the job token of the job making the attempt.
+	Token int64
+	// At is when the attempt starts.
+	At time.Time
 }
 
 // WebhookResult is the outcome of an attempt, for RecordWebhookResult.
@@ -239,6 +250,7 @@ const deliveryColumns = `id, webhook, event_id, event_type, action_id, sequence,
 
 // EnsureWebhook implements WebhookTx.
 func (t *tx) EnsureWebhook(ctx context.Context, name, url, secret string, at time.Time) (*WebhookRecord, error) {
+	t.succeeded = nil
 	now := at.UnixMicro()
 	if _, err := t.q.exec(ctx, `INSERT INTO hookgate_webhook (id, name, state, url, secret, created_at, updated_at)
 		VALUES ($1, $1, $2, $3, $4, $5, $5) ON CONFLICT (name) DO NOTHING`, name, string(webhook.StateNew), url, secret, now); err != nil {
@@ -279,6 +291,14 @@ func (t *tx) WebhookStates(ctx context.Context) (map[string]webhook.State, error
 	return states, r.Err()
 }
 
+// success is what a successful RecordWebhookResult of a webhook did in
+// a transaction: with the same flags, another one leaves the same state.
+type success struct {
+	count int64
+	kept  string
+	state webhook.State
+}
+
 // successResolution is how far behind a webhook's last success may be
 // kept on PostgreSQL (see RecordWebhookResult).
 const successResolution = time.Second
@@ -313,9 +333,23 @@ func (t *tx) RecordWebhookResult(ctx context.Context, name string, res WebhookRe
 		} else {
 			update += ` RETURNING state`
 		}
-		err = queryOne(ctx, t.q, update,
-			[]any{name, res.At.UnixMicro(), string(webhook.StateDeactivated), string(webhook.StateActive), count, kept}, &state)
+		args := []any{name, res.At.UnixMicro(), string(webhook.StateDeactivated), string(webhook.StateActive), count, kept}
+		done := success{count: count, kept: kept}
+		if s, ok := t.succeeded[name]; ok && s.count == count && s.kept == kept {
+			// The same success again in this transaction leaves the
+			// state as the first did, so the statement need not be
+			// waited for.
+			return s.state, t.q.later(ctx, update, args...)
+		}
+		if err = queryOne(ctx, t.q, update, args, &state); err == nil {
+			if t.succeeded == nil {
+				t.succeeded = make(map[string]success)
+			}
+			done.state = webhook.State(state)
+			t.succeeded[name] = done
+		}
 	} else {
+		delete(t.succeeded, name)
 		err = queryOne(ctx, t.q, `UPDATE hookgate_webhook SET consecutive_failures = consecutive_failures + 1,
 			state = CASE WHEN state IN ($3, $4) AND consecutive_failures + 1 >= $5 THEN $6 ELSE state END,
 			updated_at = CASE WHEN state IN ($3, $4) AND consecutive_failures + 1 >= $5 THEN $2 ELSE updated_at END
@@ -328,6 +362,7 @@ func (t *tx) RecordWebhookResult(ctx context.Context, name string, res WebhookRe
 
 // SetWebhookState implements WebhookTx.
 func (t *tx) SetWebhookState(ctx context.Context, name string, s webhook.State, at time.Time) error {
+	t.succeeded = nil
 	n, err := t.q.exec(ctx, `UPDATE hookgate_webhook SET state = $2, consecutive_failures = 0, updated_at = $3 WHERE name = $1`,
 		name, string(s), at.UnixMicro())
 	if err == nil && n == 0 {
@@ -393,25 +428,87 @@ func (t *tx) ScheduleDelivery(ctx context.Context, id string, s webhook.Delivery
 		attempt_started_at = NULL, updated_at = $5 WHERE id = $1`, id, string(s), nullToken(token), next.UnixMicro(), at.UnixMicro())
 }
 
-// StartAttempt implements WebhookTx. The claim and the check of the
+// StartAttempts implements WebhookTx. The claim and the check of the
 // webhook's state are one statement, so that on PostgreSQL a hold
 // committed meanwhile by another instance is seen: either the hold comes
 // first and the claim finds the delivery held, or the claim does and the
-// hold leaves the delivery to its attempt.
-func (t *tx) StartAttempt(ctx context.Context, id string, token int64, at time.Time) (*Delivery, error) {
-	list, err := scanDeliveries(t.q.query(ctx, `UPDATE hookgate_delivery SET attempt_started_at = $3
-		WHERE id = $1 AND status = 'pending' AND job_token = $2
-		AND NOT EXISTS (SELECT 1 FROM hookgate_webhook w WHERE w.name = hookgate_delivery.webhook AND w.state = $4)
-		RETURNING `+deliveryColumns, id, token, at.UnixMicro(), string(webhook.StateFailed)))
-	switch {
-	case err != nil:
-		return nil, err
-	case len(list) == 1:
-		return &list[0], nil
+// hold leaves the delivery to its attempt. On PostgreSQL the claims are
+// one statement over arrays, and the holds one more, sent with the next
+// statement: one round trip for the lot.
+func (t *tx) StartAttempts(ctx context.Context, starts []AttemptStart) ([]*Delivery, error) {
+	// Only the first of the same start twice is claimed.
+	type key struct {
+		id    string
+		token int64
 	}
-	_, err = t.q.exec(ctx, `UPDATE hookgate_delivery SET status = 'held', job_token = NULL, attempt_started_at = NULL, updated_at = $3
-		WHERE id = $1 AND status = 'pending' AND job_token = $2`, id, token, at.UnixMicro())
-	return nil, err
+	seen := make(map[key]bool, len(starts))
+	var ids []string
+	var tokens, ats []int64
+	for _, s := range starts {
+		if k := (key{s.ID, s.Token}); !seen[k] {
+			seen[k] = true
+			ids, tokens, ats = append(ids, s.ID), append(tokens, s.Token), append(ats, s.At.UnixMicro())
+		}
+	}
+	var claimed []Delivery
+	if t.db.backend == "postgres" {
+		var err error
+		claimed, err = scanDeliveries(t.q.query(ctx, `UPDATE hookgate_delivery SET attempt_started_at = s_at
+			FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS s(s_id, s_token, s_at)
+			WHERE id = s_id AND status = 'pending' AND job_token = s_token
+			AND NOT EXISTS (SELECT 1 FROM hookgate_webhook w WHERE w.name = hookgate_delivery.webhook AND w.state = $4)
+			RETURNING `+deliveryColumns, ids, tokens, ats, string(webhook.StateFailed)))
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		for i := range ids {
+			list, err := scanDeliveries(t.q.query(ctx, `UPDATE hookgate_delivery SET attempt_started_at = $3
+				WHERE id = $1 AND status = 'pending' AND job_token = $2
+				AND NOT EXISTS (SELECT 1 FROM hookgate_webhook w WHERE w.name = hookgate_delivery.webhook AND w.state = $4)
+				RETURNING `+deliveryColumns, ids[i], tokens[i], ats[i], string(webhook.StateFailed)))
+			if err != nil {
+				return nil, err
+			}
+			claimed = append(claimed, list...)
+		}
+	}
+	byID := make(map[string]*Delivery, len(claimed))
+	for i := range claimed {
+		byID[claimed[i].ID] = &claimed[i]
+	}
+	out := make([]*Delivery, len(starts))
+	ids, tokens, ats = ids[:0], tokens[:0], ats[:0]
+	given := make(map[string]bool, len(claimed))
+	for i, s := range starts {
+		d := byID[s.ID]
+		switch {
+		case d != nil && d.JobToken == s.Token && !given[s.ID]:
+			out[i], given[s.ID] = d, true
+			continue
+		case d != nil:
+			// Claimed for another start, which makes the attempt.
+			continue
+		}
+		ids, tokens, ats = append(ids, s.ID), append(tokens, s.Token), append(ats, s.At.UnixMicro())
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	// Those not claimed and still pending with their token have a failed
+	// webhook: they are held.
+	if t.db.backend == "postgres" {
+		return out, t.q.later(ctx, `UPDATE hookgate_delivery SET status = 'held', job_token = NULL, attempt_started_at = NULL, updated_at = s_at
+			FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS s(s_id, s_token, s_at)
+			WHERE id = s_id AND status = 'pending' AND job_token = s_token`, ids, tokens, ats)
+	}
+	for i := range ids {
+		if err := t.q.later(ctx, `UPDATE hookgate_delivery SET status = 'held', job_token = NULL, attempt_started_at = NULL, updated_at = $3
+			WHERE id = $1 AND status = 'pending' AND job_token = $2`, ids[i], tokens[i], ats[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // RecordAttempt implements WebhookTx.

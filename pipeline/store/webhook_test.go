@@ -19,11 +19,18 @@ func inTx(t *testing.T, s store.Store, fn func(tx store.Tx) error) {
 	}
 }
 
-// startAttempt runs Tx.StartAttempt in a transaction of its own.
+// startAttempt runs Tx.StartAttempts for one delivery in a transaction
+// of its own.
 func startAttempt(t *testing.T, s store.Store, id string, token int64, at time.Time) bool {
 	t.Helper()
 	var d *store.Delivery
-	inTx(t, s, func(tx store.Tx) (err error) { d, err = tx.StartAttempt(ctx, id, token, at); return err })
+	inTx(t, s, func(tx store.Tx) error {
+		started, err := tx.StartAttempts(ctx, []store.AttemptStart{{ID: id, Token: token, At: at}})
+		if err == nil {
+			d = started[0]
+		}
+		return err
+	})
 	if d != nil && (d.ID != id || d.JobToken != token) {
 		t.Errorf("StartAttempt(%s, %d) returned delivery %s with token %d", id, token, d.ID, d.JobToken)
 	}
@@ -126,6 +133,83 @@ func testAttemptInFlight(t *testing.T, s store.Store) {
 	})
 	if !startAttempt(t, s, "dlv_c", 8, now) {
 		t.Error("a restarted delivery not started")
+	}
+}
+
+// Attempts started together are each started, held or left alone as
+// one at a time would be; the same start twice starts once, and a
+// success repeated in a transaction answers the state it leaves, until
+// another result changes it.
+func testStartAttempts(t *testing.T, s store.Store) {
+	now := time.Now()
+	inTx(t, s, func(tx store.Tx) error {
+		for _, name := range []string{"ok", "down"} {
+			if _, err := tx.EnsureWebhook(ctx, name, "http://example.com", "", now); err != nil {
+				return err
+			}
+		}
+		if err := tx.SetWebhookState(ctx, "down", webhook.StateFailed, now); err != nil {
+			return err
+		}
+		for i, name := range []string{"ok", "ok", "down", "ok"} {
+			d := &store.Delivery{ID: "dlv_" + string(rune('1'+i)), Webhook: name, EventID: "msg_" + string(rune('1'+i)),
+				EventType: "hook.rejected", Sequence: 1, Status: webhook.DeliveryPending,
+				Body: []byte("{}"), JobToken: int64(i + 1), NextAttemptAt: &now, CreatedAt: now}
+			if err := tx.InsertDelivery(ctx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	second := now.Add(time.Second)
+	starts := []store.AttemptStart{{ID: "dlv_1", Token: 1, At: now}, {ID: "dlv_3", Token: 3, At: now},
+		{ID: "dlv_4", Token: 9, At: now}, {ID: "dlv_2", Token: 2, At: now}, {ID: "dlv_1", Token: 1, At: second}}
+	var started []*store.Delivery
+	inTx(t, s, func(tx store.Tx) (err error) { started, err = tx.StartAttempts(ctx, starts); return err })
+	var got []string
+	for _, d := range started {
+		id := "-"
+		if d != nil {
+			id = d.ID
+		}
+		got = append(got, id)
+	}
+	if want := []string{"dlv_1", "-", "-", "dlv_2", "-"}; !slices.Equal(got, want) {
+		t.Errorf("started %v, want %v", got, want)
+	}
+	for id, want := range map[string]webhook.DeliveryStatus{"dlv_1": webhook.DeliveryPending, "dlv_2": webhook.DeliveryPending,
+		"dlv_3": webhook.DeliveryHeld, "dlv_4": webhook.DeliveryPending} {
+		if st := deliveryStatus(t, s, id); st != want {
+			t.Errorf("%s is %s, want %s", id, st, want)
+		}
+	}
+	// The first of the same start twice is in flight: its result is
+	// stored.
+	inTx(t, s, func(tx store.Tx) error {
+		return tx.RecordAttempt(ctx, "dlv_1", store.Attempt{At: now, StatusCode: 200}, store.DeliveryNext{Status: webhook.DeliverySucceeded})
+	})
+	if st := deliveryStatus(t, s, "dlv_1"); st != webhook.DeliverySucceeded {
+		t.Errorf("the result of the attempt started first: %s", st)
+	}
+	ok := store.WebhookResult{OK: true, At: now, CountSuccess: true, FailAfter: 1, KeepFailed: true}
+	inTx(t, s, func(tx store.Tx) error {
+		for i, r := range []struct {
+			res  store.WebhookResult
+			want webhook.State
+		}{{ok, webhook.StateActive}, {ok, webhook.StateActive}, {store.WebhookResult{At: now, FailAfter: 1}, webhook.StateFailed},
+			{ok, webhook.StateFailed}} {
+			st, err := tx.RecordWebhookResult(ctx, "ok", r.res)
+			if err != nil {
+				return err
+			}
+			if st != r.want {
+				t.Errorf("result %d: %s, want %s", i, st, r.want)
+			}
+		}
+		return nil
+	})
+	if w, err := s.Webhook(ctx, "ok"); err != nil || w.State != webhook.StateFailed {
+		t.Errorf("webhook %+v, %v", w, err)
 	}
 }
 
