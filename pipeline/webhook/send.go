@@ -45,9 +45,12 @@ func (w *Webhook) Request(id string, body []byte, values, extra map[string]strin
 	}
 	h := make(http.Header, len(w.Headers)+5)
 	h.Set("User-Agent", "hookgate")
-	if json.Valid(body) {
+	switch {
+	case extra["Content-Type"] != "":
+		// A raw payload's own, set below: no need to look at the body.
+	case json.Valid(body):
 		h.Set("Content-Type", "application/json")
-	} else {
+	default:
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 	}
 	for name, value := range extra {
