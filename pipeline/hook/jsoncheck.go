@@ -21,6 +21,7 @@ type JSONError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *JSONError) Error() string { return fmt.Sprintf("at byte %d: %s", e.Offset, e.Reason) }
 
 // CheckJSON checks in one pass, without allocating, that body is exactly

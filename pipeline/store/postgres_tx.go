@@ -109,6 +109,7 @@ type batchRows struct {
 	br pgx.BatchResults
 }
 
+// Close implements pgx.Rows: it closes the rows and the batch they came from.
 func (r batchRows) Close() {
 	r.Rows.Close()
 	r.br.Close()
@@ -213,6 +214,7 @@ type firstRow struct {
 	err  error
 }
 
+// Scan implements pgx.Row.
 func (r firstRow) Scan(dest ...any) error {
 	if r.err != nil {
 		return r.err
@@ -234,6 +236,8 @@ func (r firstRow) Scan(dest ...any) error {
 // failedBatch is the results of a batch that was not sent.
 type failedBatch struct{ err error }
 
+// Exec, Query, QueryRow, Close and Tx implement pgx.BatchResults: each
+// answers the error that kept the batch from being sent.
 func (b failedBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, b.err }
 func (b failedBatch) Query() (pgx.Rows, error)         { return nil, b.err }
 func (b failedBatch) QueryRow() pgx.Row                { return firstRow{err: b.err} }

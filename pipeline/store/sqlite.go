@@ -149,10 +149,12 @@ func (q sqlQuerier) query(ctx context.Context, query string, args ...any) (rows,
 // given is the statement's own.
 type stmtRunner struct{ s *sql.Stmt }
 
+// ExecContext implements sqlRunner.
 func (r stmtRunner) ExecContext(ctx context.Context, _ string, args ...any) (sql.Result, error) {
 	return r.s.ExecContext(ctx, args...)
 }
 
+// QueryContext implements sqlRunner.
 func (r stmtRunner) QueryContext(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
 	return r.s.QueryContext(ctx, args...)
 }
