@@ -27,50 +27,20 @@ func BenchmarkRelayLatency(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
 			e := open(b, be.config(b), false)
-			var mu sync.Mutex
-			arrived := make(map[string]time.Time, b.N)
-			rc := newReceiver(b, testSecret)
-			rc.setAnswer(func(w http.ResponseWriter, r *http.Request) int {
-				now := time.Now()
-				mu.Lock()
-				arrived[r.Header.Get("webhook-id")] = now
-				mu.Unlock()
-				w.WriteHeader(http.StatusNoContent)
-				return http.StatusNoContent
-			})
-			configureWebhooks(b, e, WebhookConfig{Webhooks: []webhook.Definition{{Name: "app", URL: rc.srv.URL,
+			a := newArrivals(b, func(r *http.Request) string { return r.Header.Get("webhook-id") })
+			configureWebhooks(b, e, WebhookConfig{Webhooks: []webhook.Definition{{Name: "app", URL: a.url,
 				Secrets: []string{testSecret}, EventTypes: []webhook.EventType{{Type: webhook.TypeHookReceived}}, RawPayload: true}}})
 			if err := e.Start(); err != nil {
 				b.Fatal(err)
 			}
 			hook := benchHook()
-			sent := make(map[string]time.Time, b.N)
-			var wg sync.WaitGroup
-			tick := time.NewTicker(5 * time.Millisecond)
-			defer tick.Stop()
-			b.ResetTimer()
-			for range b.N {
-				<-tick.C
-				wg.Go(func() {
-					t0 := time.Now()
-					res, err := e.Relay(context.Background(), Relay{Hook: hook})
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					mu.Lock()
-					sent[res.EventID] = t0
-					mu.Unlock()
-				})
-			}
-			wg.Wait()
-			waitFor(b, "every hook to arrive", func() bool {
-				mu.Lock()
-				defer mu.Unlock()
-				return len(arrived) >= b.N
+			a.paced(b, func() string {
+				res, err := e.Relay(context.Background(), Relay{Hook: hook})
+				if err != nil {
+					b.Error(err)
+				}
+				return res.EventID
 			})
-			b.StopTimer()
-			reportLatency(b, sent, arrived)
 		})
 	}
 }
