@@ -44,7 +44,7 @@ func (h *APIHandler) putHook(w http.ResponseWriter, r *http.Request, e *engine.E
 	}
 	rec, err := e.UpdateHook(r.Context(), id, func(rec *store.HookRecord) error {
 		*rec = store.HookRecord{ID: rec.ID, Pipeline: rec.Pipeline, RequiresSecret: true, Secret: rec.Secret, CreatedAt: rec.CreatedAt}
-		return req.apply(rec)
+		return h.applyHook(&req, rec)
 	})
 	if err != nil {
 		return err

@@ -37,6 +37,9 @@ func hardeningConfig(dir string, up *hooktest.Receiver) string {
 		pipeline list {
 			step ls exec /bin/ls -- {vars.ref}
 		}
+		pipeline archive {
+			step keep exec /bin/cat -- {file:vars.doc}
+		}
 		pipeline background-ok {
 			step leave exec /bin/sh -c "(sleep 1; touch %[1]s/late-ok) >/dev/null 2>&1 & echo left"
 		}

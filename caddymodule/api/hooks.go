@@ -272,6 +272,19 @@ func (h *APIHandler) pathPipeline(r *http.Request) (string, error) {
 	return pipeline, nil
 }
 
+// applyHook applies a hook request to rec, then checks that the hook
+// still declares every variable its pipeline's steps take as a file
+// ({file:vars.<name>}), as a Caddyfile hook must.
+func (h *APIHandler) applyHook(req *hookRequest, rec *store.HookRecord) error {
+	if err := req.apply(rec); err != nil {
+		return err
+	}
+	if err := h.app.CheckFileVariables(rec.Pipeline, rec.Variables); err != nil {
+		return invalidField("settings.variables", "%v", err)
+	}
+	return nil
+}
+
 // createHook answers POST /pipelines/{pipeline}/hooks/incoming: 201 with
 // the hook, its URL and its secret, shown this once.
 func (h *APIHandler) createHook(w http.ResponseWriter, r *http.Request, e *engine.Engine) error {
@@ -290,11 +303,8 @@ func (h *APIHandler) createHook(w http.ResponseWriter, r *http.Request, e *engin
 		return invalidField("id", "chosen by hookgate; leave it out when creating a hook")
 	}
 	rec := store.HookRecord{Pipeline: pipeline, RequiresSecret: true}
-	if err := req.apply(&rec); err != nil {
+	if err := h.applyHook(&req, &rec); err != nil {
 		return err
-	}
-	if err := h.app.CheckFileVariables(pipeline, rec.Variables); err != nil {
-		return invalidField("settings.variables", "%v", err)
 	}
 	if _, ok := h.app.ConfigHook(rec.Name); ok {
 		return &apiError{http.StatusConflict, "already_exists", "a hook named " + strconv.Quote(rec.Name) + " is defined in the Caddyfile"}
@@ -372,13 +382,7 @@ func (h *APIHandler) patchHook(w http.ResponseWriter, r *http.Request, e *engine
 	hadSecret := false
 	rec, err := e.UpdateHook(r.Context(), id, func(rec *store.HookRecord) error {
 		hadSecret = rec.Secret != ""
-		if err := req.apply(rec); err != nil {
-			return err
-		}
-		if err := h.app.CheckFileVariables(rec.Pipeline, rec.Variables); err != nil {
-			return invalidField("settings.variables", "%v", err)
-		}
-		return nil
+		return h.applyHook(&req, rec)
 	})
 	if err != nil {
 		return err
