@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -311,13 +310,7 @@ http://127.0.0.1:9081 {
 // hook is answered 503 storage_unavailable (the sender retries) instead of
 // 202 for an action that was never stored.
 func TestDatabaseLostAnswers503(t *testing.T) {
-	dsn := storetest.PostgresDSN(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut := storetest.NewProxy(t, u.Host)
-	u.Host = cut.Addr()
+	proxied, cut := storetest.ProxyDSN(t, storetest.PostgresDSN(t))
 	tester := caddytest.NewTester(t)
 	tester.InitServer(fmt.Sprintf(`{
 	admin localhost:2999
@@ -336,7 +329,7 @@ http://localhost:9080 {
 		pipeline deploy
 	}
 }
-`, u.String()), "caddyfile")
+`, proxied), "caddyfile")
 	if status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/", []byte(`{}`), nil); status != 202 {
 		t.Fatalf("with the database: %d %s", status, answer)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -270,13 +269,7 @@ func testRelay(t *testing.T, tester *caddytest.Tester, appReceiver, r *hooktest.
 // is stored: once the database is back, the same delivery id is accepted
 // as new, not as a duplicate, and only the accepted hooks are forwarded.
 func TestRelayDatabaseLost(t *testing.T) {
-	dsn := storetest.PostgresDSN(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut := storetest.NewProxy(t, u.Host)
-	u.Host = cut.Addr()
+	proxied, cut := storetest.ProxyDSN(t, storetest.PostgresDSN(t))
 	r := hooktest.NewReceiver(t)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(fmt.Sprintf(`{
@@ -313,7 +306,7 @@ http://localhost:9080 {
 		}
 	}
 }
-`, u.String(), r.URL), "caddyfile")
+`, proxied, r.URL), "caddyfile")
 	send := func(path, id string) (int, string) {
 		status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080"+path, []byte(`{"id":"`+id+`"}`), map[string]string{"X-Id": id})
 		return status, answer

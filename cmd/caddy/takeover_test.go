@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -397,18 +396,12 @@ func sendHookTo(url string, n int) (string, error) {
 // instances resume by themselves: all three hold a lease again and run
 // new work.
 func TestDatabaseCutUnderLoad(t *testing.T) {
-	dsn := freshDatabase(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := storetest.NewProxy(t, u.Host)
-	u.Host = proxy.Addr()
+	proxied, proxy := storetest.ProxyDSN(t, freshDatabase(t))
 	dir := t.TempDir()
 	rcv := newDeliveredActions(t)
 	var procs []*caddyProcess
 	for _, name := range []string{"a", "b", "c"} {
-		procs = append(procs, startTakeoverInstance(t, name, dir, u.String(), rcv.URL, "2s"))
+		procs = append(procs, startTakeoverInstance(t, name, dir, proxied, rcv.URL, "2s"))
 	}
 
 	var ok accepted

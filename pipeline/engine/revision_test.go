@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"net/url"
 	"testing"
 	"time"
 
@@ -109,15 +108,9 @@ func TestAPIWebhookNotYetLoaded(t *testing.T) {
 // A poll, or a listener, that cannot reach the database is logged once,
 // not at every tick.
 func TestRevisionPollFailure(t *testing.T) {
-	dsn := backends[1].config(t).DSN
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := storetest.NewProxy(t, u.Host)
-	u.Host = p.Addr()
+	proxied, p := storetest.ProxyDSN(t, backends[1].config(t).DSN)
 	core, logs := observer.New(zap.WarnLevel)
-	e, err := Open(context.Background(), StorageConfig{Driver: "postgres", DSN: u.String()}, zap.New(core))
+	e, err := Open(context.Background(), StorageConfig{Driver: "postgres", DSN: proxied}, zap.New(core))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"net/url"
 	"testing"
 	"time"
 
@@ -17,20 +16,15 @@ import (
 // fails with ErrUnavailable, and nothing is half-written.
 func TestDatabaseLost(t *testing.T) {
 	dsn := backends[1].config(t).DSN
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := storetest.NewProxy(t, u.Host)
-	u.Host = p.Addr()
-	e := open(t, StorageConfig{Driver: "postgres", DSN: u.String()}, false,
+	proxied, p := storetest.ProxyDSN(t, dsn)
+	e := open(t, StorageConfig{Driver: "postgres", DSN: proxied}, false,
 		action.Pipeline{Name: "deploy", Steps: []action.Step{helperStep("ok", "args")}})
 	trigger(t, e, "deploy", nil)
 
 	p.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	_, err = e.Trigger(ctx, Trigger{Pipeline: "deploy", Hook: "test", DeliveryID: "lost"})
+	_, err := e.Trigger(ctx, Trigger{Pipeline: "deploy", Hook: "test", DeliveryID: "lost"})
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Trigger without a database: %v, want ErrUnavailable", err)
 	}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"io"
 	"net"
+	"net/url"
 	"sync"
 	"testing"
 )
@@ -51,6 +52,19 @@ func NewProxy(t testing.TB, target string) *Proxy {
 		}
 	}()
 	return p
+}
+
+// ProxyDSN starts a Proxy to the server a URL-form DSN names, closed when
+// the test ends, and returns the DSN that reaches that server through it.
+func ProxyDSN(t testing.TB, dsn string) (string, *Proxy) {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewProxy(t, u.Host)
+	u.Host = p.Addr()
+	return u.String(), p
 }
 
 // Addr is the proxy's address, host:port.
