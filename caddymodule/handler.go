@@ -400,15 +400,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		Payload: hook.Payload(r.Header.Get("Content-Type"), body), Body: body,
 	}
 	if h.needsJSON {
-		if err := hr.CheckPayload(); err != nil {
-			return h.answer(w, r, http.StatusBadRequest, "body is not valid JSON: "+err.Error(),
-				map[string]any{"error": "invalid_payload", "detail": "the body is not valid JSON: " + err.Error()})
+		if err := hr.ScanPayload(); err != nil {
+			return h.invalidPayload(w, r, err)
 		}
 	}
 	if r.URL.RawQuery != "" {
 		hr.Query = r.URL.Query()
 	}
 	vars, verrs := h.extractor.Extract(hr)
+	if err := hr.Invalid(); err != nil {
+		return h.invalidPayload(w, r, err)
+	}
 	if len(verrs) > 0 {
 		return h.answer(w, r, http.StatusUnprocessableEntity, verrs[0].Name+": "+verrs[0].Reason,
 			map[string]any{"error": "invalid_variables", "variables": verrs})
@@ -416,6 +418,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if h.condition != nil {
 		hr.Vars = vars
 		ok, err := h.condition.Eval(hr)
+		if err := hr.Invalid(); err != nil {
+			return h.invalidPayload(w, r, err)
+		}
 		if err != nil {
 			return h.answer(w, r, http.StatusUnprocessableEntity, "condition: "+err.Error(),
 				map[string]any{"error": "condition_error", "detail": err.Error()})
@@ -444,6 +449,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	r.Body = replay
 	r.ContentLength = int64(len(body))
 	return next.ServeHTTP(w, r)
+}
+
+// invalidPayload answers 400 for a body that is not valid JSON where a
+// variable or the condition reads it.
+func (h *Handler) invalidPayload(w http.ResponseWriter, r *http.Request, err error) error {
+	return h.answer(w, r, http.StatusBadRequest, "body is not valid JSON: "+err.Error(),
+		map[string]any{"error": "invalid_payload", "detail": "the body is not valid JSON: " + err.Error()})
 }
 
 // placeholdersOf answers {hookgate.hook}, {hookgate.delivery_id} and

@@ -149,6 +149,12 @@ func TestHandlerAnswers(t *testing.T) {
 			`{"error":"invalid_variables","variables":[{"name":"flag","reason":"not bool"}]}`, nil},
 		{"condition false", "POST", "/github", push, signedGitHub(githubSecret, push, "issues"), 200,
 			`{"status":"skipped","reason":"condition"}`, nil},
+		{"malformed where a variable reads it", "POST", "/github", []byte(`{"ref":"refs/heads/main","head_commit":{"id":[1 2]}}`),
+			signedGitHub(githubSecret, []byte(`{"ref":"refs/heads/main","head_commit":{"id":[1 2]}}`), "push"), 400,
+			`{"error":"invalid_payload","detail":"the body is not valid JSON: at byte 48: want , or ] after an array element","message":"the body is not valid JSON: at byte 48: want , or ] after an array element"}`, nil},
+		{"malformed at the top level", "POST", "/github", []byte(`{"ref":"refs/heads/main","zen":tru}`),
+			signedGitHub(githubSecret, []byte(`{"ref":"refs/heads/main","zen":tru}`), "push"), 400,
+			`{"error":"invalid_payload","detail":"the body is not valid JSON: at byte 31: invalid literal, want true","message":"the body is not valid JSON: at byte 31: invalid literal, want true"}`, nil},
 		{"no signature configured, insecure", "POST", "/open", []byte(`{"n":"x"}`), nil, 422,
 			`{"error":"invalid_variables","variables":[{"name":"n","reason":"not int"}]}`, nil},
 	}
@@ -175,6 +181,17 @@ func TestHandlerAnswers(t *testing.T) {
 	if up.count() != before {
 		t.Errorf("the upstream got %d rejected requests", up.count()-before)
 	}
+
+	t.Run("what no variable reads is passed on as it came", func(t *testing.T) {
+		body := []byte(`{"ref":"refs/heads/main","repository":{"topics":["a" "b"]},"head_commit":{"id":"abc"}}`)
+		status, _, answer := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/github", body, signedGitHub(githubSecret, body, "push"))
+		if status != 200 || answer != "upstream" {
+			t.Fatalf("got %d %q, want 200 from the upstream", status, answer)
+		}
+		if got := up.last(t); !bytes.Equal(got.body, body) || got.header.Get("X-Commit") != "abc" {
+			t.Errorf("the upstream got %q with X-Commit %q", got.body, got.header.Get("X-Commit"))
+		}
+	})
 
 	t.Run("sibling respond never answers an unverified hook", func(t *testing.T) {
 		status, _, body := hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/open", []byte(`{"n":1}`), nil)

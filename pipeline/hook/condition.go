@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -48,8 +49,12 @@ type Request struct {
 	Body []byte
 
 	// top is where Payload's top-level members are, once CheckPayload
-	// has checked it.
+	// or ScanPayload has checked it.
 	top members
+	// scanned is set by ScanPayload: values are checked as they are read,
+	// and invalid is the error of the first that is not valid JSON.
+	scanned bool
+	invalid error
 }
 
 // CheckPayload checks Payload as CheckJSON does, and notes where its
@@ -58,13 +63,58 @@ type Request struct {
 // afterwards.
 func (r *Request) CheckPayload() error { return checkJSON(r.Payload, &r.top) }
 
+// ScanPayload checks Payload where the reading of a variable or of the
+// condition needs it: the whole of it is valid UTF-8, its strings and
+// escapes are valid, its brackets match and nest at most MaxDepth levels,
+// and its top-level object is valid member by member; each value that is
+// read is then checked whole as it is read, and Invalid tells the first
+// that is not valid JSON. What no variable reads is not parsed again, so
+// that a body costs little more than its signature. It notes where the
+// top-level members are, as CheckPayload does. Payload must not change
+// afterwards.
+func (r *Request) ScanPayload() error {
+	r.scanned = true
+	return scanJSON(r.Payload, &r.top)
+}
+
+// Invalid is the error of the first value read from a payload that
+// ScanPayload checked which is not valid JSON (read as absent), or nil.
+func (r *Request) Invalid() error { return r.invalid }
+
 // get is gjson.GetBytes(r.Payload, path), found through the notes of
-// CheckPayload where they can answer.
+// CheckPayload or ScanPayload where they can answer. After ScanPayload, a
+// value that is not valid JSON is read as absent and noted in invalid.
+// The result's text is its own: the payload's buffer is reused once the
+// request is answered.
 func (r *Request) get(path string) gjson.Result {
-	if res, ok := r.top.get(r.Payload, path); ok {
-		return res
+	payload := unsafe.String(unsafe.SliceData(r.Payload), len(r.Payload)) // read only, copied out below
+	res, ok := r.top.get(payload, path)
+	if !ok {
+		res = gjson.Get(payload, path)
 	}
-	return gjson.GetBytes(r.Payload, path)
+	if !res.Exists() {
+		return gjson.Result{}
+	}
+	if r.scanned {
+		if err := checkValue(res); err != nil {
+			if r.invalid == nil {
+				r.invalid = err
+			}
+			return gjson.Result{}
+		}
+	}
+	return gjson.Parse(strings.Clone(res.Raw))
+}
+
+// checkValue checks a value read from a scanned payload as CheckJSON
+// does, with the error's offset in the payload where gjson tells it.
+func checkValue(res gjson.Result) error {
+	var top members
+	err := checkJSON(unsafe.Slice(unsafe.StringData(res.Raw), len(res.Raw)), &top) // read only
+	if je, ok := err.(*JSONError); ok {
+		je.Offset += res.Index
+	}
+	return err
 }
 
 // Condition is a compiled expr condition deciding whether a hook acts.

@@ -42,7 +42,7 @@ func (t *members) add(m member) {
 // exactly one member, and the rest of the path has no gjson syntax but
 // components and #. The second result is false when the notes cannot
 // answer, and gjson must search.
-func (t *members) get(body []byte, path string) (gjson.Result, bool) {
+func (t *members) get(body string, path string) (gjson.Result, bool) {
 	if !t.complete || t.n == 0 {
 		return gjson.Result{}, false
 	}
@@ -63,7 +63,7 @@ func (t *members) get(body []byte, path string) (gjson.Result, bool) {
 	found := -1
 	for i := range t.n {
 		m := &t.at[i]
-		if string(body[m.key:m.keyEnd]) != name {
+		if body[m.key:m.keyEnd] != name {
 			continue
 		}
 		if found >= 0 {
@@ -74,11 +74,18 @@ func (t *members) get(body []byte, path string) (gjson.Result, bool) {
 	if found < 0 {
 		return gjson.Result{}, true // no such member: nothing to find
 	}
-	value := body[t.at[found].start:t.at[found].end]
+	start := int(t.at[found].start)
+	value := body[start:t.at[found].end]
 	if rest == "" {
-		return gjson.ParseBytes(value), true
+		res := gjson.Parse(value)
+		res.Index = start
+		return res, true
 	}
-	return gjson.GetBytes(value, rest), true
+	res := gjson.Get(value, rest)
+	if res.Index > 0 { // where gjson tells it, in the body
+		res.Index += start
+	}
+	return res, true
 }
 
 // plainRest reports whether the rest of a path, after its first
