@@ -84,8 +84,8 @@ func (r *Request) Invalid() error { return r.invalid }
 // get is gjson.GetBytes(r.Payload, path), found through the notes of
 // CheckPayload or ScanPayload where they can answer. After ScanPayload, a
 // value that is not valid JSON is read as absent and noted in invalid.
-// The result's text is its own: the payload's buffer is reused once the
-// request is answered.
+// The result's text is the payload's, whose buffer is reused once the
+// request is answered: what outlives the request is copied (see owned).
 func (r *Request) get(path string) gjson.Result {
 	payload := unsafe.String(unsafe.SliceData(r.Payload), len(r.Payload)) // read only, copied out below
 	res, ok := r.top.get(payload, path)
@@ -102,6 +102,14 @@ func (r *Request) get(path string) gjson.Result {
 			}
 			return gjson.Result{}
 		}
+	}
+	return res
+}
+
+// owned is res with a text of its own, not the payload's.
+func owned(res gjson.Result) gjson.Result {
+	if !res.Exists() {
+		return res
 	}
 	return gjson.Parse(strings.Clone(res.Raw))
 }
@@ -190,7 +198,7 @@ func (c *Condition) Eval(r *Request) (bool, error) {
 		"remote_ip": r.RemoteIP,
 		"hook":      r.Hook,
 		"body": func(path string) any {
-			return Decode(r.get(path))
+			return Decode(owned(r.get(path)))
 		},
 	}
 	for _, name := range c.bare {

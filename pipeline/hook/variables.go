@@ -260,6 +260,9 @@ func (e *Extractor) lookup(i int, r *Request) (val any, present, ok bool) {
 	if !res.Exists() || res.Type == gjson.Null {
 		return nil, false, false
 	}
+	if t == JSON || t == Array {
+		res = owned(res) // decoded into values that outlive the request
+	}
 	val, ok = convertJSON(res, t)
 	return val, true, ok
 }
@@ -309,7 +312,9 @@ func CredentialHeader(name string) bool {
 	return false
 }
 
-// convertJSON converts a JSON value to t.
+// convertJSON converts a JSON value to t. A string variable's value is a
+// copy; a json or array value shares r's text, which the caller makes its
+// own first (see owned).
 func convertJSON(r gjson.Result, t Type) (any, bool) {
 	switch t {
 	case JSON:
@@ -322,9 +327,9 @@ func convertJSON(r gjson.Result, t Type) (any, bool) {
 	case String:
 		switch r.Type {
 		case gjson.String:
-			return r.Str, true
+			return strings.Clone(r.Str), true
 		case gjson.Number, gjson.True, gjson.False:
-			return r.Raw, true
+			return strings.Clone(r.Raw), true
 		}
 		return nil, false
 	case Bool:
