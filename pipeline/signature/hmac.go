@@ -1,6 +1,7 @@
 package signature
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/hmac"
 	"crypto/sha1"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // hashes are the algorithms of "hmac" and "devopness".
@@ -61,33 +63,50 @@ func newHMACKeys(newHash func() hash.Hash, secrets []string) hmacKeys {
 	return k
 }
 
+// keyedMAC is a pooled HMAC state with room for its digest.
+type keyedMAC struct {
+	hash.Hash
+	digest [sha512.Size]byte
+}
+
 // sum is the HMAC under key i of the head strings followed by body.
 func (k hmacKeys) sum(i int, body []byte, head ...string) []byte {
+	var digest []byte
+	k.with(i, body, head, func(d []byte) { digest = bytes.Clone(d) })
+	return digest
+}
+
+// with calls use with the HMAC under key i of the head strings followed by
+// body, in a buffer that is reused once use returns.
+func (k hmacKeys) with(i int, body []byte, head []string, use func(digest []byte)) {
 	k.macs.once.Do(func() {
 		k.macs.pools = make([]sync.Pool, len(k.keys))
 		for j, key := range k.keys {
-			k.macs.pools[j].New = func() any { return hmac.New(k.newHash, key) }
+			k.macs.pools[j].New = func() any { return &keyedMAC{Hash: hmac.New(k.newHash, key)} }
 		}
 	})
-	mac := k.macs.pools[i].Get().(hash.Hash)
+	mac := k.macs.pools[i].Get().(*keyedMAC)
 	defer k.macs.pools[i].Put(mac)
 	mac.Reset()
 	for _, s := range head {
 		io.WriteString(mac, s)
 	}
 	mac.Write(body)
-	return mac.Sum(nil)
+	use(mac.Sum(mac.digest[:0]))
 }
 
 // match reports, in constant time per comparison, whether one of sigs is the
 // HMAC of the head strings followed by body under one of the keys.
 func (k hmacKeys) match(sigs [][]byte, body []byte, head ...string) bool {
+	matched := false
 	for i := range k.keys {
-		mac := k.sum(i, body, head...)
-		for _, sig := range sigs {
-			if hmac.Equal(mac, sig) {
-				return true
+		k.with(i, body, head, func(mac []byte) {
+			for _, sig := range sigs {
+				matched = matched || hmac.Equal(mac, sig)
 			}
+		})
+		if matched {
+			return true
 		}
 	}
 	return false
@@ -101,23 +120,32 @@ func (k hmacKeys) sign(body []byte, head ...string) string {
 // decodeDigest decodes a hex or base64 digest of the given size; what is
 // malformed is ErrInvalid. The message names what, never the value.
 func decodeDigest(s string, base64Encoded bool, size int, what string) ([]byte, error) {
-	var b []byte
+	return appendDigest(nil, s, base64Encoded, size, what)
+}
+
+// appendDigest is decodeDigest into dst: it appends the digest to dst.
+func appendDigest(dst []byte, s string, base64Encoded bool, size int, what string) ([]byte, error) {
 	var err error
+	n := len(dst)
 	if base64Encoded {
-		b, err = decodeBase64(s)
+		dst, err = base64.RawStdEncoding.AppendDecode(dst, readOnly(strings.TrimRight(s, "=")))
 	} else {
-		b, err = hex.DecodeString(s)
+		dst, err = hex.AppendDecode(dst, readOnly(s))
 	}
 	switch {
 	case err != nil && base64Encoded:
 		return nil, errorf(ErrInvalid, "%s is not base64", what)
 	case err != nil:
 		return nil, errorf(ErrInvalid, "%s is not hex", what)
-	case len(b) != size:
-		return nil, errorf(ErrInvalid, "%s has %d bytes, want %d", what, len(b), size)
+	case len(dst)-n != size:
+		return nil, errorf(ErrInvalid, "%s has %d bytes, want %d", what, len(dst)-n, size)
 	}
-	return b, nil
+	return dst, nil
 }
+
+// readOnly is the bytes of s, for a decoder that only reads them: a
+// header's digest is decoded on every hook without copying it first.
+func readOnly(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // decodeBase64 decodes standard base64, padded or not.
 func decodeBase64(s string) ([]byte, error) {
@@ -200,18 +228,21 @@ func (s *headerHMAC) verify(r *Request, _ time.Time) error {
 			return errorf(ErrInvalid, "%s holds more than %d signatures", s.header, maxSignatures)
 		}
 	}
-	sigs := make([][]byte, 0, len(values))
-	for _, value := range values {
+	var decoded [maxSignatures][]byte // set by index, not appended, to stay on the stack
+	var room [2 * sha512.Size]byte   // the digests, for one or two of them
+	digests := room[:0]
+	for i, value := range values {
 		digest, ok := strings.CutPrefix(strings.TrimSpace(value), s.prefix)
 		if !ok && !s.prefixOptional {
 			return errorf(ErrInvalid, "%s lacks the %q prefix", s.header, s.prefix)
 		}
-		sig, err := decodeDigest(digest, s.base64, s.keys.size, s.header)
-		if err != nil {
+		var err error
+		if digests, err = appendDigest(digests, digest, s.base64, s.keys.size, s.header); err != nil {
 			return err
 		}
-		sigs = append(sigs, sig)
+		decoded[i] = digests[len(digests)-s.keys.size:]
 	}
+	sigs := decoded[:len(values)]
 	signed, err := s.signed(r)
 	if err != nil {
 		return err
