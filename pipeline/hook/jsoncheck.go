@@ -44,7 +44,7 @@ func CheckJSON(body []byte) error {
 // word of eight bytes at a time. Only escapes, control characters,
 // non-ASCII and numbers leave the loop.
 func checkJSON(b []byte, top *members) error {
-	*top = members{complete: len(b) <= math.MaxInt32}
+	top.n, top.complete = 0, len(b) <= math.MaxInt32 // the notes past n are never read
 	i := 0
 	depth := 0
 	var stack [MaxDepth / 64]uint64

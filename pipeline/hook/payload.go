@@ -60,6 +60,9 @@ func Payload(contentType string, body []byte) []byte {
 // mentionsForm reports, without allocating, whether a content type holds
 // "form" in any case: every form media type does, and most hooks are JSON.
 func mentionsForm(contentType string) bool {
+	if contentType == "application/json" {
+		return false // most hooks
+	}
 	for i := 0; i+4 <= len(contentType); i++ {
 		if strings.EqualFold(contentType[i:i+4], "form") {
 			return true

@@ -207,8 +207,9 @@ func (e *Extractor) NeedsBody() bool { return e.fromBody }
 func (e *Extractor) Extract(r *Request) (map[string]any, []VariableError) {
 	values := make(map[string]any, len(e.vars))
 	var errs []VariableError
+	var copies texts
 	for i, v := range e.vars {
-		val, present, ok := e.lookup(i, r)
+		val, present, ok := e.lookup(i, r, &copies)
 		switch {
 		case !present && e.defaults[i] != nil:
 			values[v.Name] = e.defaults[i]
@@ -227,7 +228,8 @@ func (e *Extractor) Extract(r *Request) (map[string]any, []VariableError) {
 
 // lookup finds the value of variable i: present says whether the source
 // has it (JSON null counts as absent), ok whether it converts to the type.
-func (e *Extractor) lookup(i int, r *Request) (val any, present, ok bool) {
+// Strings read from the payload are copied into copies.
+func (e *Extractor) lookup(i int, r *Request, copies *texts) (val any, present, ok bool) {
 	t := e.vars[i].Type
 	switch e.sources[i] {
 	case fromConstant:
@@ -263,7 +265,7 @@ func (e *Extractor) lookup(i int, r *Request) (val any, present, ok bool) {
 	if t == JSON || t == Array {
 		res = owned(res) // decoded into values that outlive the request
 	}
-	val, ok = convertJSON(res, t)
+	val, ok = convertJSON(res, t, copies)
 	return val, true, ok
 }
 
@@ -312,10 +314,10 @@ func CredentialHeader(name string) bool {
 	return false
 }
 
-// convertJSON converts a JSON value to t. A string variable's value is a
-// copy; a json or array value shares r's text, which the caller makes its
-// own first (see owned).
-func convertJSON(r gjson.Result, t Type) (any, bool) {
+// convertJSON converts a JSON value to t. A string variable's value is
+// copied into copies; a json or array value shares r's text, which the
+// caller makes its own first (see owned).
+func convertJSON(r gjson.Result, t Type, copies *texts) (any, bool) {
 	switch t {
 	case JSON:
 		return Decode(r), true
@@ -327,9 +329,9 @@ func convertJSON(r gjson.Result, t Type) (any, bool) {
 	case String:
 		switch r.Type {
 		case gjson.String:
-			return strings.Clone(r.Str), true
+			return copies.clone(r.Str), true
 		case gjson.Number, gjson.True, gjson.False:
-			return strings.Clone(r.Raw), true
+			return copies.clone(r.Raw), true
 		}
 		return nil, false
 	case Bool:
