@@ -27,6 +27,10 @@ var (
 	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW
 )
 
+// blockScan says whether scanJSON reads bodies a block at a time: only
+// with an assembly classify, which reads 64 bytes in a few instructions.
+var blockScan = hasAVX2
+
 // classifyAVX512 is classify for n whole blocks at src, a block per
 // instruction.
 //

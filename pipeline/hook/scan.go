@@ -27,10 +27,12 @@ type spans struct {
 // member by member, as checkJSON does, noting in top where each member
 // is, and steps over each member's object or array value without
 // reading it again. A body that is not an object, or one with more
-// than maxSpans container values at the top, is checked by checkJSON.
+// than maxSpans container values at the top, is checked by checkJSON; so
+// is every body where blockScan is not set (no AVX2), where checkJSON is
+// the faster of the two.
 func scanJSON(b []byte, top *members) error {
 	i := skipSpace(b, 0)
-	if i == len(b) || b[i] != '{' || len(b) > math.MaxInt32 {
+	if !blockScan || i == len(b) || b[i] != '{' || len(b) > math.MaxInt32 {
 		return checkJSON(b, top)
 	}
 	var sp spans
@@ -84,31 +86,31 @@ func structure(b []byte, sp *spans) (overflow, nonASCII bool, err error) {
 		if classify(src, masks[:]) {
 			nonASCII = true
 		}
-		for blk := 0; blk < len(src); blk += blockSize {
-			m := (*[masksPerBlock]uint64)(masks[blk/blockSize*masksPerBlock:])
+		for blk, k := 0, 0; blk < len(src); blk, k = blk+blockSize, k+masksPerBlock {
+			m := masks[k : k+masksPerBlock : k+masksPerBlock]
 			base := at + blk
-			if escapes := m[backslashMask] &^ escaped; escapes != 0 || escaped != 0 {
-				// Each backslash that is not itself escaped escapes the
-				// byte after it, which must make a valid escape.
-				for escapes != 0 {
-					k := bits.TrailingZeros64(escapes)
-					if i, reason := escape(b, base+k); reason != "" {
-						return false, false, jsonFail(i, reason)
-					}
-					escaped |= 1 << (k + 1) // lost for k == 63: carried below
-					escapes &^= 3 << k
-				}
-			}
 			// Each quote turns a string on or off: the bits from an
 			// opening quote up to its closing quote (excluded) are the
 			// string's.
 			str := m[quoteParity]
-			if m[quoteMask]&escaped != 0 {
-				str = prefixXor(m[quoteMask] &^ escaped)
+			if m[backslashMask]|escaped != 0 {
+				// Each backslash that is not itself escaped escapes the
+				// byte after it, which must make a valid escape, and which
+				// is not a quote that turns a string on or off.
+				for escapes := m[backslashMask] &^ escaped; escapes != 0; escapes &^= 3 << bits.TrailingZeros64(escapes) {
+					at := base + bits.TrailingZeros64(escapes)
+					if i, reason := escape(b, at); reason != "" {
+						return false, false, jsonFail(i, reason)
+					}
+					escaped |= 2 << bits.TrailingZeros64(escapes) // lost for the last byte: carried below
+				}
+				if m[quoteMask]&escaped != 0 {
+					str = prefixXor(m[quoteMask] &^ escaped)
+				}
+				escaped = (m[backslashMask] &^ escaped) >> 63 // a last backslash escapes the next block's first byte
 			}
 			str ^= inString
 			inString = uint64(int64(str) >> 63)
-			escaped = (m[backslashMask] &^ escaped) >> 63 // a last backslash escapes the next block's first byte
 			if ctl := m[controlMask] & str; ctl != 0 {
 				return false, false, jsonFail(base+bits.TrailingZeros64(ctl), "control character in a string")
 			}
@@ -178,7 +180,7 @@ func prefixXor(x uint64) uint64 {
 // member whose value is an object or an array, which structure checked,
 // is stepped over to its close as sp found it.
 func topLevel(b []byte, i int, sp *spans, top *members) error {
-	*top = members{complete: true}
+	top.n, top.complete = 0, true // the notes past n are never read
 	var reason string
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {

@@ -112,7 +112,11 @@ func TestScanJSON(t *testing.T) {
 		}
 	}
 	// What it leaves to the reading of a value: the grammar inside an
-	// object or array member that it steps over.
+	// object or array member that it steps over (where it scans blocks).
+	if !blockScan {
+		t.Log("no block scan on this CPU: every body is checked whole")
+		return
+	}
 	for _, s := range []string{`{"a":{"b":1,}}`, `{"a":[1 2]}`, `{"a":{"b" 1}}`, `{"ref":"x","a":[tru]}`} {
 		var top members
 		if err := scanJSON([]byte(s), &top); err != nil {
