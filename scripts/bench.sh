@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Load test on 127.0.0.1 with wrk: the same signed GitHub push request
-# against (a) hookgate verify + extract + respond and (b) plain Caddy
-# respond, served by one Caddy process, in alternating rounds of one run.
-# Prints both req/s and their ratio. Bounded: ROUNDS x 2 x SECONDS.
+# against (a) hookgate verify + extract + respond, (b) plain Caddy respond
+# and (c) hookgate verify + respond, with no variable (the ceiling of (a):
+# reading and hashing the body, which (b) never does), served by one Caddy
+# process, in alternating rounds of one run. Prints the req/s of each and
+# the ratios a/b and c/b. Bounded: ROUNDS x 3 x SECONDS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -43,6 +45,13 @@ http://127.0.0.1:8091 {
 http://127.0.0.1:8092 {
 	respond "ok" 200
 }
+http://127.0.0.1:8093 {
+	hookgate ceiling {
+		signature github
+		secret $secret
+	}
+	respond "ok" 200
+}
 CADDY
 
 start_caddy caddy
@@ -70,11 +79,14 @@ results=()
 for r in $(seq "$ROUNDS"); do
 	read -r h hc < <(run http://127.0.0.1:8091/)
 	read -r p pc < <(run http://127.0.0.1:8092/)
-	echo "round $r: hookgate $h req/s ($hc µs CPU/req), plain $p req/s ($pc µs CPU/req)"
-	results+=("$h $p $hc $pc")
+	read -r v vc < <(run http://127.0.0.1:8093/)
+	echo "round $r: hookgate $h req/s ($hc µs CPU/req), plain $p req/s ($pc µs CPU/req), verify only $v req/s ($vc µs CPU/req)"
+	results+=("$h $p $hc $pc $v $vc")
 done
-printf '%s\n' "${results[@]}" | awk '{h += $1; p += $2; hc += $3; pc += $4} END {
+printf '%s\n' "${results[@]}" | awk '{h += $1; p += $2; hc += $3; pc += $4; v += $5; vc += $6} END {
 	printf "hookgate verify+extract+respond: %.0f req/s, %.2f µs CPU/req\n", h / NR, hc / NR
 	printf "plain Caddy respond:             %.0f req/s, %.2f µs CPU/req\n", p / NR, pc / NR
+	printf "hookgate verify+respond:         %.0f req/s, %.2f µs CPU/req\n", v / NR, vc / NR
 	printf "ratio: %.3f (req/s); CPU per request, plain / hookgate: %.3f\n", h / p, pc / hc
+	printf "ceiling, verify only / plain: %.3f (req/s); CPU per request, plain / verify only: %.3f\n", v / p, pc / vc
 }'

@@ -6,7 +6,7 @@
 if ! command -v wrk >/dev/null; then
 	apt-get update -qq && apt-get install -y -qq wrk
 fi
-[ -x bin/caddy ] || go build -o bin/caddy ./cmd/caddy
+go build -o bin/caddy ./cmd/caddy # the code as it is now, not an older build
 
 PGBASE=${HOOKGATE_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 work=$(mktemp -d)
