@@ -229,7 +229,7 @@ func (s *headerHMAC) verify(r *Request, _ time.Time) error {
 		}
 	}
 	var decoded [maxSignatures][]byte // set by index, not appended, to stay on the stack
-	var room [2 * sha512.Size]byte   // the digests, for one or two of them
+	var room [2 * sha512.Size]byte    // the digests, for one or two of them
 	digests := room[:0]
 	for i, value := range values {
 		digest, ok := strings.CutPrefix(strings.TrimSpace(value), s.prefix)
