@@ -218,3 +218,31 @@ func BenchmarkScanJSON(b *testing.B) {
 		})
 	}
 }
+
+// TestScanPayloadChecksWhatIsRead: after ScanPayload, a value that a
+// variable or the condition reads is checked whole; one that is not JSON
+// is read as absent and told by Invalid, with its offset in the body.
+func TestScanPayloadChecksWhatIsRead(t *testing.T) {
+	body := `{"ref":"main","a":{"ok":[1,2],"bad":[1 2]}}`
+	e, err := NewExtractor([]Variable{{Name: "ref", Path: "ref"}, {Name: "ok", Path: "a.ok", Type: JSON}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Request{Payload: []byte(body)}
+	if err := r.ScanPayload(); err != nil {
+		t.Fatalf("ScanPayload = %v: the bad value is inside a member", err)
+	}
+	if vars, errs := e.Extract(r); errs != nil || r.Invalid() != nil || vars["ref"] != "main" {
+		t.Fatalf("Extract = %v %v, Invalid %v", vars, errs, r.Invalid())
+	}
+
+	cond, err := CompileCondition(`body.a.bad == nil`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = cond.Eval(r)
+	var je *JSONError
+	if !errors.As(r.Invalid(), &je) || je.Offset != strings.Index(body, "2]}}") {
+		t.Errorf("after reading a.bad, Invalid = %v, want an error at byte %d", r.Invalid(), strings.Index(body, "2]}}"))
+	}
+}

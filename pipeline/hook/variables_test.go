@@ -132,9 +132,10 @@ func TestPayload(t *testing.T) {
 
 // BenchmarkExtractGitHubPush checks the 8.8 KB GitHub push payload and
 // extracts the handler benchmark's three variables from it: with gjson
-// searching the whole payload (CheckJSON, then Extract), and through the
-// notes of its top-level members that the check takes (CheckPayload,
-// then Extract), as the handler does.
+// searching the whole payload (CheckJSON, then Extract), through the
+// notes of its top-level members that the whole check takes
+// (CheckPayload, then Extract), and through those of the block scan
+// (ScanPayload, then Extract), as the handler does.
 func BenchmarkExtractGitHubPush(b *testing.B) {
 	payload, err := os.ReadFile(filepath.Join(sharedPayloads, "github-push.json"))
 	if err != nil {
@@ -170,6 +171,19 @@ func BenchmarkExtractGitHubPush(b *testing.B) {
 			}
 			if _, errs := e.Extract(r); errs != nil {
 				b.Fatal(errs)
+			}
+		}
+	})
+	b.Run("scan", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(payload)))
+		for b.Loop() {
+			r := &Request{Payload: payload}
+			if r.ScanPayload() != nil {
+				b.Fatal("invalid")
+			}
+			if _, errs := e.Extract(r); errs != nil || r.Invalid() != nil {
+				b.Fatal(errs, r.Invalid())
 			}
 		}
 	})
