@@ -86,11 +86,14 @@ func (r *Request) Invalid() error { return r.invalid }
 // value that is not valid JSON is read as absent and noted in invalid.
 // The result's text is the payload's, whose buffer is reused once the
 // request is answered: what outlives the request is copied (see owned).
-func (r *Request) get(path string) gjson.Result {
+func (r *Request) get(path string) gjson.Result { return r.getNoted(splitPath(path)) }
+
+// getNoted is get for a path already split for the notes.
+func (r *Request) getNoted(p notedPath) gjson.Result {
 	payload := unsafe.String(unsafe.SliceData(r.Payload), len(r.Payload)) // read only, copied out below
-	res, ok := r.top.get(payload, path)
+	res, ok := r.top.get(payload, p)
 	if !ok {
-		res = gjson.Get(payload, path)
+		res = gjson.Get(payload, p.path)
 	}
 	if !res.Exists() {
 		return gjson.Result{}
@@ -117,8 +120,7 @@ func owned(res gjson.Result) gjson.Result {
 // checkValue checks a value read from a scanned payload as CheckJSON
 // does, with the error's offset in the payload where gjson tells it.
 func checkValue(res gjson.Result) error {
-	var top members
-	err := checkJSON(unsafe.Slice(unsafe.StringData(res.Raw), len(res.Raw)), &top) // read only
+	err := checkJSON(unsafe.Slice(unsafe.StringData(res.Raw), len(res.Raw)), nil) // read only
 	if je, ok := err.(*JSONError); ok {
 		je.Offset += res.Index
 	}

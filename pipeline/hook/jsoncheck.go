@@ -30,12 +30,11 @@ func (e *JSONError) Error() string { return fmt.Sprintf("at byte %d: %s", e.Offs
 // gjson reads variables from it, so that gjson, which reads invalid UTF-8
 // and any depth, reads only what the apps behind the gateway read too.
 func CheckJSON(body []byte) error {
-	var top members
-	return checkJSON(body, &top)
+	return checkJSON(body, nil)
 }
 
 // checkJSON is CheckJSON, which also notes in top where the members of
-// the body's top-level object are (see members).
+// the body's top-level object are (see members), unless top is nil.
 //
 // It runs on every hook that reads its body, so it is one loop without
 // calls on the common path: four states (a value is due, a key is due, a
@@ -44,7 +43,9 @@ func CheckJSON(body []byte) error {
 // word of eight bytes at a time. Only escapes, control characters,
 // non-ASCII and numbers leave the loop.
 func checkJSON(b []byte, top *members) error {
-	top.n, top.complete = 0, len(b) <= math.MaxInt32 // the notes past n are never read
+	if top != nil {
+		top.n, top.complete = 0, len(b) <= math.MaxInt32 // the notes past n are never read
+	}
 	i := 0
 	depth := 0
 	var stack [MaxDepth / 64]uint64
@@ -103,11 +104,11 @@ key: // an object's key is due, maybe after whitespace
 		if i, reason, escaped = stringEnd(b, i); reason != "" {
 			return jsonFail(i, reason)
 		}
-		if escaped {
+		if escaped && top != nil {
 			top.complete = false // the key would need unescaping
 		}
 	}
-	if depth == 1 {
+	if depth == 1 && top != nil {
 		m.key, m.keyEnd = int32(keyAt), int32(i)
 	}
 	i = skipSpace(b, i+1)
@@ -115,7 +116,7 @@ key: // an object's key is due, maybe after whitespace
 		return jsonFail(i, "want : after a key")
 	}
 	i = skipSpace(b, i+1)
-	if depth == 1 {
+	if depth == 1 && top != nil {
 		m.start, pending = int32(i), true
 	}
 	goto value

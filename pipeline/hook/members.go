@@ -36,30 +36,41 @@ func (t *members) add(m member) {
 	t.n++
 }
 
-// get is gjson.GetBytes(body, path) for the body t was noted from,
-// found through the notes where that gives the same result: path's first
-// component is a plain name (letters, digits, _ and -) that is the key of
-// exactly one member, and the rest of the path has no gjson syntax but
-// components and #. The second result is false when the notes cannot
-// answer, and gjson must search.
-func (t *members) get(body string, path string) (gjson.Result, bool) {
-	if !t.complete || t.n == 0 {
-		return gjson.Result{}, false
-	}
-	name, rest := path, ""
+// notedPath is a gjson path split as the notes read it: name is its first
+// component, and rest what follows the first dot. The notes can answer
+// only when plain is set: the name has only letters, digits, _ and -, and
+// the rest no gjson syntax but components and #.
+type notedPath struct {
+	path, name, rest string
+	plain            bool
+}
+
+// splitPath splits a path for the notes, once per variable.
+func splitPath(path string) notedPath {
+	p := notedPath{path: path, name: path}
 	for i := 0; i < len(path); i++ {
 		c := path[i]
 		if c == '.' {
-			name, rest = path[:i], path[i+1:]
+			p.name, p.rest = path[:i], path[i+1:]
 			break
 		}
 		if !nameByte(c) {
-			return gjson.Result{}, false
+			return p
 		}
 	}
-	if name == "" || len(name) < len(path) && !plainRest(rest) {
+	p.plain = p.name != "" && (len(p.name) == len(path) || plainRest(p.rest))
+	return p
+}
+
+// get is gjson.Get(body, p.path) for the body t was noted from, found
+// through the notes where that gives the same result: p is plain, and its
+// name is the key of exactly one member. The second result is false when
+// the notes cannot answer, and gjson must search.
+func (t *members) get(body string, p notedPath) (gjson.Result, bool) {
+	if !p.plain || !t.complete || t.n == 0 {
 		return gjson.Result{}, false
 	}
+	name, rest := p.name, p.rest
 	found := -1
 	for i := range t.n {
 		m := &t.at[i]

@@ -45,7 +45,7 @@ func TestMembersGet(t *testing.T) {
 			return true
 		})
 		for _, p := range paths {
-			if _, ok := r.top.get(string(payload), p); ok {
+			if _, ok := r.top.get(string(payload), splitPath(p)); ok {
 				answered++
 			}
 			sameResult(t, payload, p, r.get(p))
@@ -72,7 +72,7 @@ func TestMembersFallBack(t *testing.T) {
 		if err := r.CheckPayload(); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := r.top.get(string(r.Payload), c.path); ok {
+		if _, ok := r.top.get(string(r.Payload), splitPath(c.path)); ok {
 			t.Errorf("%s in %.40s: the notes answered", c.path, c.body)
 		}
 		sameResult(t, r.Payload, c.path, r.get(c.path))

@@ -88,8 +88,9 @@ type VariableError struct {
 type Extractor struct {
 	vars     []Variable
 	sources  []source
-	keys     []string // header or query names of fromHeader and fromQuery
-	defaults []any    // converted defaults, nil where a variable has none
+	keys     []string    // header or query names of fromHeader and fromQuery
+	paths    []notedPath // the paths of fromBody, split for the notes
+	defaults []any       // converted defaults, nil where a variable has none
 	fromBody bool
 }
 
@@ -98,7 +99,7 @@ type Extractor struct {
 func NewExtractor(vars []Variable) (*Extractor, error) {
 	e := &Extractor{
 		vars: make([]Variable, len(vars)), sources: make([]source, len(vars)),
-		keys: make([]string, len(vars)), defaults: make([]any, len(vars)),
+		keys: make([]string, len(vars)), paths: make([]notedPath, len(vars)), defaults: make([]any, len(vars)),
 	}
 	seen := make(map[string]bool, len(vars))
 	for i, v := range vars {
@@ -136,7 +137,7 @@ func NewExtractor(vars []Variable) (*Extractor, error) {
 			e.defaults[i] = val
 		}
 		e.fromBody = e.fromBody || src == fromBody
-		e.vars[i], e.sources[i], e.keys[i] = v, src, key
+		e.vars[i], e.sources[i], e.keys[i], e.paths[i] = v, src, key, splitPath(v.Path)
 	}
 	return e, nil
 }
@@ -258,7 +259,7 @@ func (e *Extractor) lookup(i int, r *Request, copies *texts) (val any, present, 
 		val, ok = convertText(r.Path, t)
 		return val, true, ok
 	}
-	res := r.get(e.vars[i].Path)
+	res := r.getNoted(e.paths[i])
 	if !res.Exists() || res.Type == gjson.Null {
 		return nil, false, false
 	}
