@@ -32,21 +32,24 @@ func NewProxy(t testing.TB, target string) *Proxy {
 			if err != nil {
 				return
 			}
-			p.mu.Lock()
-			down := p.down
-			p.mu.Unlock()
-			if down {
-				in.Close()
-				continue
-			}
 			out, err := net.Dial("tcp", target)
 			if err != nil {
 				in.Close()
 				continue
 			}
+			// Whether the proxy is down is read as the pair is noted, so
+			// that a Cut while it was dialled closes it too.
 			p.mu.Lock()
-			p.conns = append(p.conns, in, out)
+			down := p.down
+			if !down {
+				p.conns = append(p.conns, in, out)
+			}
 			p.mu.Unlock()
+			if down {
+				in.Close()
+				out.Close()
+				continue
+			}
 			go func() { io.Copy(out, in); out.Close() }()
 			go func() { io.Copy(in, out); in.Close() }()
 		}
