@@ -74,8 +74,8 @@ func (t *members) get(body string, p notedPath) (gjson.Result, bool) {
 	found := -1
 	for i := range t.n {
 		m := &t.at[i]
-		if body[m.key:m.keyEnd] != name {
-			continue
+		if int(m.keyEnd-m.key) != len(name) || body[m.key] != name[0] || body[m.key:m.keyEnd] != name {
+			continue // most keys differ in length or first byte: no call to compare them
 		}
 		if found >= 0 {
 			return gjson.Result{}, false // gjson would try each in turn
