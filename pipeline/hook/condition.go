@@ -48,20 +48,15 @@ type Request struct {
 	// Body is the raw body, as received (body:raw).
 	Body []byte
 
-	// top is where Payload's top-level members are, once CheckPayload
-	// or ScanPayload has checked it.
+	// top is where Payload's top-level members are, once ScanPayload
+	// has checked it.
 	top members
-	// scanned is set by ScanPayload: values are checked as they are read,
-	// and invalid is the error of the first that is not valid JSON.
-	scanned bool
+	// partial is set by ScanPayload when it did not check every value:
+	// values are then checked as they are read, and invalid is the error
+	// of the first that is not valid JSON.
+	partial bool
 	invalid error
 }
-
-// CheckPayload checks Payload as CheckJSON does, and notes where its
-// top-level members are, so that variables and the condition find their
-// values without searching the payload again. Payload must not change
-// afterwards.
-func (r *Request) CheckPayload() error { return checkJSON(r.Payload, &r.top) }
 
 // ScanPayload checks Payload where the reading of a variable or of the
 // condition needs it: the whole of it is valid UTF-8, its strings and
@@ -70,11 +65,13 @@ func (r *Request) CheckPayload() error { return checkJSON(r.Payload, &r.top) }
 // read is then checked whole as it is read, and Invalid tells the first
 // that is not valid JSON. What no variable reads is not parsed again, so
 // that a body costs little more than its signature. It notes where the
-// top-level members are, as CheckPayload does. Payload must not change
+// top-level members are, so that variables and the condition find their
+// values without searching the payload again. Payload must not change
 // afterwards.
 func (r *Request) ScanPayload() error {
-	r.scanned = true
-	return scanJSON(r.Payload, &r.top)
+	var err error
+	r.partial, err = scanJSON(r.Payload, &r.top)
+	return err
 }
 
 // Invalid is the error of the first value read from a payload that
@@ -82,8 +79,8 @@ func (r *Request) ScanPayload() error {
 func (r *Request) Invalid() error { return r.invalid }
 
 // get is gjson.GetBytes(r.Payload, path), found through the notes of
-// CheckPayload or ScanPayload where they can answer. After ScanPayload, a
-// value that is not valid JSON is read as absent and noted in invalid.
+// ScanPayload where they can answer. After a partial scan, a value that
+// is not valid JSON is read as absent and noted in invalid.
 // The result's text is the payload's, whose buffer is reused once the
 // request is answered: what outlives the request is copied (see owned).
 func (r *Request) get(path string) gjson.Result { return r.getNoted(splitPath(path)) }
@@ -98,7 +95,7 @@ func (r *Request) getNoted(p notedPath) gjson.Result {
 	if !res.Exists() {
 		return gjson.Result{}
 	}
-	if r.scanned {
+	if r.partial {
 		if err := checkValue(res); err != nil {
 			if r.invalid == nil {
 				r.invalid = err
@@ -117,7 +114,7 @@ func owned(res gjson.Result) gjson.Result {
 	return gjson.Parse(strings.Clone(res.Raw))
 }
 
-// checkValue checks a value read from a scanned payload as CheckJSON
+// checkValue checks a value read from a partly scanned payload as CheckJSON
 // does, with the error's offset in the payload where gjson tells it.
 func checkValue(res gjson.Result) error {
 	err := checkJSON(unsafe.Slice(unsafe.StringData(res.Raw), len(res.Raw)), nil) // read only

@@ -80,15 +80,8 @@ value: // a value is due at b[i], maybe after whitespace
 		stack[depth/64] |= 1 << (depth % 64)
 		depth++
 		goto key
-	case 't', 'f', 'n':
-		word := literals[ch]
-		if len(b)-i < len(word) || string(b[i:i+len(word)]) != word {
-			return jsonFail(i, "invalid literal, want "+word)
-		}
-		i += len(word)
-		goto ended
 	}
-	if i, reason = number(b, i); reason != "" {
+	if i, reason = scalar(b, i); reason != "" {
 		return jsonFail(i, reason)
 	}
 	goto ended
@@ -288,6 +281,18 @@ func escape(b []byte, i int) (int, string) {
 		return i, ""
 	}
 	return i, "invalid escape"
+}
+
+// scalar checks the literal (true, false, null) or number at b[i], and
+// tells the byte after it, or where it went wrong and why.
+func scalar(b []byte, i int) (int, string) {
+	if word := literals[b[i]]; word != "" {
+		if len(b)-i < len(word) || string(b[i:i+len(word)]) != word {
+			return i, "invalid literal, want " + word
+		}
+		return i + len(word), ""
+	}
+	return number(b, i)
 }
 
 // number checks the number at b[i],

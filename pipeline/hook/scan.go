@@ -26,26 +26,27 @@ type spans struct {
 // and nest at most MaxDepth levels; then it checks the top-level object
 // member by member, as checkJSON does, noting in top where each member
 // is, and steps over each member's object or array value without
-// reading it again. A body that is not an object, or one with more
-// than maxSpans container values at the top, is checked by checkJSON; so
+// reading it again: partial reports that, so that what is read is
+// checked then. A body that is not an object, or one with more than
+// maxSpans container values at the top, is checked whole by checkJSON; so
 // is every body where blockScan is not set (no AVX2), where checkJSON is
 // the faster of the two.
-func scanJSON(b []byte, top *members) error {
+func scanJSON(b []byte, top *members) (partial bool, err error) {
 	i := skipSpace(b, 0)
 	if !blockScan || i == len(b) || b[i] != '{' || len(b) > math.MaxInt32 {
-		return checkJSON(b, top)
+		return false, checkJSON(b, top)
 	}
 	var sp spans
 	overflow, nonASCII, err := structure(b, &sp)
 	switch {
 	case nonASCII && !utf8.Valid(b):
-		return jsonFail(invalidUTF8At(b), "invalid UTF-8")
+		return true, jsonFail(invalidUTF8At(b), "invalid UTF-8")
 	case err != nil:
-		return err
+		return true, err
 	case overflow:
-		return checkJSON(b, top)
+		return false, checkJSON(b, top)
 	}
-	return topLevel(b, i, &sp, top)
+	return true, topLevel(b, i, &sp, top)
 }
 
 // invalidUTF8At is the offset of the first byte of b that is not part of
@@ -98,8 +99,8 @@ func structure(b []byte, sp *spans) (overflow, nonASCII bool, err error) {
 				// byte after it, which must make a valid escape, and which
 				// is not a quote that turns a string on or off.
 				for escapes := m[backslashMask] &^ escaped; escapes != 0; escapes &^= 3 << bits.TrailingZeros64(escapes) {
-					at := base + bits.TrailingZeros64(escapes)
-					if i, reason := escape(b, at); reason != "" {
+					backslash := base + bits.TrailingZeros64(escapes)
+					if i, reason := escape(b, backslash); reason != "" {
 						return false, false, jsonFail(i, reason)
 					}
 					escaped |= 2 << bits.TrailingZeros64(escapes) // lost for the last byte: carried below
@@ -224,14 +225,8 @@ func topLevel(b []byte, i int, sp *spans, top *members) error {
 			}
 			i = int(sp.close[sp.next]) + 1
 			sp.next++
-		case 't', 'f', 'n':
-			word := literals[ch]
-			if len(b)-i < len(word) || string(b[i:i+len(word)]) != word {
-				return jsonFail(i, "invalid literal, want "+word)
-			}
-			i += len(word)
 		default:
-			if i, reason = number(b, i); reason != "" {
+			if i, reason = scalar(b, i); reason != "" {
 				return jsonFail(i, reason)
 			}
 		}

@@ -86,7 +86,7 @@ func TestScanJSON(t *testing.T) {
 		if err := checkJSON([]byte(s), &want); err != nil {
 			t.Fatalf("checkJSON(%.40q) = %v", s, err)
 		}
-		if err := scanJSON([]byte(s), &got); err != nil {
+		if _, err := scanJSON([]byte(s), &got); err != nil {
 			t.Errorf("scanJSON(%.40q) = %v, want nil", s, err)
 		} else if !sameMembers(got, want) {
 			t.Errorf("scanJSON(%.40q) noted %+v, want %+v", s, got.at[:got.n], want.at[:want.n])
@@ -105,7 +105,7 @@ func TestScanJSON(t *testing.T) {
 		{`{"a":[]]}`, "want , or }"}, {`{"a":1}}`, "after"},
 	} {
 		var top members
-		err := scanJSON([]byte(c.body), &top)
+		_, err := scanJSON([]byte(c.body), &top)
 		var je *JSONError
 		if !errors.As(err, &je) || !strings.Contains(je.Error(), c.reason) {
 			t.Errorf("scanJSON(%.50q) = %v, want an error naming %q", c.body, err, c.reason)
@@ -119,8 +119,8 @@ func TestScanJSON(t *testing.T) {
 	}
 	for _, s := range []string{`{"a":{"b":1,}}`, `{"a":[1 2]}`, `{"a":{"b" 1}}`, `{"ref":"x","a":[tru]}`} {
 		var top members
-		if err := scanJSON([]byte(s), &top); err != nil {
-			t.Errorf("scanJSON(%q) = %v, want nil: the inside of a is checked when it is read", s, err)
+		if partial, err := scanJSON([]byte(s), &top); err != nil || !partial {
+			t.Errorf("scanJSON(%q) = %v, %v, want a partial scan: the inside of a is checked when it is read", s, partial, err)
 		}
 	}
 }
@@ -146,7 +146,7 @@ func TestScanJSONPayloads(t *testing.T) {
 		if err := checkJSON(b, &want); err != nil {
 			t.Fatalf("%s: %v", filepath.Base(f), err)
 		}
-		if err := scanJSON(b, &got); err != nil || !sameMembers(got, want) {
+		if _, err := scanJSON(b, &got); err != nil || !sameMembers(got, want) {
 			t.Errorf("%s: scanJSON = %v, notes equal: %v", filepath.Base(f), err, sameMembers(got, want))
 		}
 	}
@@ -156,13 +156,14 @@ func TestScanJSONPayloads(t *testing.T) {
 func TestScanJSONAllocates(t *testing.T) {
 	body := []byte(`{"ref": "refs/heads/main", "commits": [{"id": "é", "n": [1, 2.5, null]}]}`)
 	var top members
-	if n := testing.AllocsPerRun(100, func() { _ = scanJSON(body, &top) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { _, _ = scanJSON(body, &top) }); n != 0 {
 		t.Errorf("scanJSON allocates %.0f times per body", n)
 	}
 }
 
 // FuzzScanJSON: scanJSON takes every body checkJSON takes, with the same
-// notes; and a body it takes whose top-level members all pass CheckJSON
+// notes; a body it checks whole it takes only if checkJSON does; and a
+// body it takes whose top-level members all pass CheckJSON
 // passes CheckJSON too, so that what it steps over is exactly what the
 // reading of a value checks. It never takes invalid UTF-8.
 func FuzzScanJSON(f *testing.F) {
@@ -174,10 +175,12 @@ func FuzzScanJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var want, got members
 		full := checkJSON(b, &want)
-		scan := scanJSON(b, &got)
+		partial, scan := scanJSON(b, &got)
 		switch {
 		case full == nil && scan != nil:
 			t.Fatalf("scanJSON(%q) = %v, but checkJSON takes it", b, scan)
+		case !partial && scan == nil && full != nil:
+			t.Fatalf("scanJSON(%q) checked it whole and took it, but checkJSON says %v", b, full)
 		case full == nil && !sameMembers(got, want):
 			t.Fatalf("scanJSON(%q) noted %+v, checkJSON %+v", b, got.at[:got.n], want.at[:want.n])
 		case scan == nil && !utf8.Valid(b):
@@ -207,7 +210,7 @@ func BenchmarkScanJSON(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		f    func([]byte, *members) error
-	}{{"scanJSON", scanJSON}, {"checkJSON", checkJSON}} {
+	}{{"scanJSON", func(b []byte, top *members) error { _, err := scanJSON(b, top); return err }}, {"checkJSON", checkJSON}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
