@@ -9,9 +9,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 )
 
-// TestMain keeps Caddy's data and config out of the home directory.
+// TestMain keeps Caddy's data and config out of the home directory, and
+// has caddytest load every config on a connection of its own.
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "hookgate-test-")
 	if err != nil {
@@ -19,6 +22,7 @@ func TestMain(m *testing.M) {
 	}
 	os.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
 	os.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
+	hooktest.FreshAdminConnections()
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

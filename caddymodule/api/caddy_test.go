@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddytest"
 
+	"github.com/hookgate/hookgate/caddymodule/internal/hooktest"
 	"github.com/hookgate/hookgate/pipeline/action"
 )
 
@@ -20,7 +21,8 @@ import (
 const adminPort = 2998
 
 // TestMain keeps Caddy's data and config out of the home directory, and
-// points caddytest at this package's admin port.
+// points caddytest at this package's admin port, loading every config on a
+// connection of its own.
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "hookgate-api-test-")
 	if err != nil {
@@ -29,6 +31,7 @@ func TestMain(m *testing.M) {
 	os.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
 	os.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 	caddytest.Default.AdminPort = adminPort
+	hooktest.FreshAdminConnections()
 	code := m.Run()
 	closeBrowser()
 	os.RemoveAll(dir)

@@ -1,7 +1,8 @@
 // Package hooktest holds what the tests of caddymodule and of its API
-// package share: a receiver for outgoing webhooks, a client call that
-// survives a config switch, the shared provider payloads, and signatures
-// computed apart from the code under test. It is imported by tests only.
+// package share: a receiver for outgoing webhooks, a client call and
+// config loads that survive a config switch, the shared provider
+// payloads, and signatures computed apart from the code under test. It is
+// imported by tests only.
 package hooktest
 
 import (
@@ -114,6 +115,16 @@ func CheckSignature(t testing.TB, d Delivery, secret string) {
 	if id == "" || ts == "" || !strings.Contains(" "+d.Header.Get("webhook-signature")+" ", " "+want+" ") {
 		t.Errorf("delivery %s: webhook-signature %q, want %q (id %q, timestamp %q)", d.URI, d.Header.Get("webhook-signature"), want, id, ts)
 	}
+}
+
+// FreshAdminConnections makes every request of the process's default
+// HTTP transport open a connection of its own. caddytest loads each
+// config with a POST to Caddy's admin endpoint through that transport,
+// and every load replaces the admin server: a POST sent on a connection
+// the old server closed while it sat idle fails with EOF, and Go retries
+// only idempotent requests. Call it from TestMain.
+func FreshAdminConnections() {
+	http.DefaultTransport.(*http.Transport).DisableKeepAlives = true
 }
 
 // Post sends a body with headers and returns the answer's status,
