@@ -16,25 +16,25 @@ TEXT ·classifyAVX2(SB), NOSPLIT, $0-25
 	JZ   done
 
 	MOVQ $0x22, AX
-	MOVQ AX, X10
+	VMOVQ AX, X10
 	VPBROADCASTB X10, Y10 // "
 	MOVQ $0x5c, AX
-	MOVQ AX, X11
+	VMOVQ AX, X11
 	VPBROADCASTB X11, Y11 // \
 	MOVQ $0x20, AX
-	MOVQ AX, X12
+	VMOVQ AX, X12
 	VPBROADCASTB X12, Y12 // the bit that folds [ into { and ] into }
 	MOVQ $0x7b, AX
-	MOVQ AX, X13
+	VMOVQ AX, X13
 	VPBROADCASTB X13, Y13 // {
 	MOVQ $0x7d, AX
-	MOVQ AX, X14
+	VMOVQ AX, X14
 	VPBROADCASTB X14, Y14 // }
 	MOVQ $0x1f, AX
-	MOVQ AX, X15
+	VMOVQ AX, X15
 	VPBROADCASTB X15, Y15 // the highest control byte
 	MOVQ $-1, AX
-	MOVQ AX, X8           // all ones: carry-less multiplication by it is prefixXor
+	VMOVQ AX, X8           // all ones: carry-less multiplication by it is prefixXor
 
 loop:
 	VMOVDQU 0(SI), Y0
@@ -49,9 +49,9 @@ loop:
 	SHLQ $32, BX
 	ORQ  BX, AX
 	MOVQ AX, 0(DI)
-	MOVQ AX, X4
+	VMOVQ AX, X4
 	VPCLMULQDQ $0, X8, X4, X4
-	MOVQ X4, 32(DI)
+	VMOVQ X4, 32(DI)
 
 	VPCMPEQB Y0, Y11, Y2
 	VPCMPEQB Y1, Y11, Y3
@@ -121,7 +121,7 @@ TEXT ·classifyAVX512(SB), NOSPLIT, $0-25
 	MOVL $0x1f, AX
 	VPBROADCASTB AX, Z15 // the highest control byte
 	MOVQ $-1, AX
-	MOVQ AX, X8          // all ones: carry-less multiplication by it is prefixXor
+	VMOVQ AX, X8          // all ones: carry-less multiplication by it is prefixXor
 
 loop512:
 	VMOVDQU64 0(SI), Z0
@@ -130,9 +130,9 @@ loop512:
 	VPCMPEQB Z0, Z10, K1
 	KMOVQ    K1, AX
 	MOVQ     AX, 0(DI)
-	MOVQ     AX, X4
+	VMOVQ     AX, X4
 	VPCLMULQDQ $0, X8, X4, X4
-	MOVQ     X4, 32(DI)
+	VMOVQ     X4, 32(DI)
 
 	VPCMPEQB Z0, Z11, K2
 	KMOVQ    K2, BX
