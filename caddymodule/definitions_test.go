@@ -172,6 +172,14 @@ http://localhost:9080 {
 		}
 		respond "passed"
 	}
+	handle /local {
+		hookgate {
+			insecure_no_signature
+			when `+"`"+`in_cidr(remote_ip, "127.0.0.0/8", "::1/128")`+"`"+`
+			skip_status 403
+		}
+		respond "passed"
+	}
 	handle /form {
 		hookgate form {
 			insecure_no_signature
@@ -320,6 +328,12 @@ func TestHookDefinitions(t *testing.T) {
 			t.Errorf("outside the ranges: %d %s", status, answer)
 		}
 		hooktest.AssertJSON(t, answer, `{"status":"skipped","reason":"condition"}`)
+		// The same condition on the sender's own address passes it on:
+		// remote_ip is read when the condition names it.
+		status, _, answer = hooktest.Post(t, tester.Client, "POST", "http://localhost:9080/local", []byte(`{}`), nil)
+		if status != 200 || string(answer) != "passed" {
+			t.Errorf("inside the ranges: %d %s", status, answer)
+		}
 	})
 
 	t.Run("multipart", func(t *testing.T) {

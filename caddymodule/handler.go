@@ -152,11 +152,13 @@ type Handler struct {
 	verifier  *signature.Verifier
 	extractor *hook.Extractor
 	condition *hook.Condition
-	needsJSON bool
-	passed    prometheus.Counter
-	allow     string
-	dynamic   *dynamicHooks
-	logger    *zap.Logger
+	// needsJSON and needsIP say whether the variables or the condition
+	// read the JSON payload and the client's address.
+	needsJSON, needsIP bool
+	passed             prometheus.Counter
+	allow              string
+	dynamic            *dynamicHooks
+	logger             *zap.Logger
 	// authHeader is the signature header of a hook made through the API.
 	authHeader string
 }
@@ -264,6 +266,7 @@ func (h *Handler) setDefaults() {
 func (h *Handler) setCompiled(extractor *hook.Extractor, condition *hook.Condition) {
 	h.extractor, h.condition = extractor, condition
 	h.needsJSON = extractor.NeedsBody() || (condition != nil && condition.UsesBody())
+	h.needsIP = extractor.NeedsRemoteIP() || (condition != nil && condition.UsesRemoteIP())
 	h.passed = hooksTotal.WithLabelValues(h.Name, "passed")
 }
 
@@ -396,8 +399,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 	hr := &hb.scratch.hook
 	*hr = hook.Request{
-		Header: r.Header, Method: r.Method, Path: r.URL.Path, RemoteIP: remoteIP(r), Hook: h.Name,
+		Header: r.Header, Method: r.Method, Path: r.URL.Path, Hook: h.Name,
 		Payload: hook.Payload(r.Header.Get("Content-Type"), body), Body: body,
+	}
+	if h.needsIP {
+		hr.RemoteIP = remoteIP(r)
 	}
 	if h.needsJSON {
 		if err := hr.ScanPayload(); err != nil {

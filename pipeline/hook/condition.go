@@ -41,7 +41,9 @@ type Request struct {
 	Header http.Header
 	// Query is the request's query; conditions see first values.
 	Query url.Values
-	// Method, Path and RemoteIP describe the request; Hook is the hook's name.
+	// Method, Path and RemoteIP describe the request; Hook is the hook's
+	// name. RemoteIP may be left empty where neither the variables nor the
+	// condition read it (Extractor.NeedsRemoteIP, Condition.UsesRemoteIP).
 	Method, Path, RemoteIP, Hook string
 	// Payload is the JSON document read by body (nil when there is none).
 	Payload []byte
@@ -132,6 +134,8 @@ type Condition struct {
 	// usesHeaders and usesQuery say whether headers and query are read,
 	// so that a request's are flattened only then.
 	usesHeaders, usesQuery bool
+	// usesRemoteIP says whether remote_ip is read.
+	usesRemoteIP bool
 }
 
 // CompileCondition compiles src against the environment a hook's
@@ -172,12 +176,15 @@ func CompileCondition(src string, vars []Variable) (*Condition, error) {
 		return nil, fmt.Errorf("condition %s", err)
 	}
 	c.program, c.usesBody = program, paths.used
-	c.usesHeaders, c.usesQuery = used["headers"], used["query"]
+	c.usesHeaders, c.usesQuery, c.usesRemoteIP = used["headers"], used["query"], used["remote_ip"]
 	return c, nil
 }
 
 // UsesBody reports whether the condition reads the JSON payload.
 func (c *Condition) UsesBody() bool { return c.usesBody }
+
+// UsesRemoteIP reports whether the condition reads remote_ip.
+func (c *Condition) UsesRemoteIP() bool { return c.usesRemoteIP }
 
 // Eval evaluates the condition for one request.
 func (c *Condition) Eval(r *Request) (bool, error) {

@@ -72,6 +72,24 @@ func TestConditionUsesBody(t *testing.T) {
 	}
 }
 
+func TestConditionUsesRemoteIP(t *testing.T) {
+	vars := []Variable{{Name: "ip", Path: "request:remote_ip"}}
+	for src, want := range map[string]bool{
+		`method == "POST"`:                 false,
+		`in_cidr(remote_ip, "10.0.0.0/8")`: true,
+		`remote_ip == "::1"`:               true,
+		`vars.ip == "::1"`:                 false, // the extractor reads it: see NeedsRemoteIP
+	} {
+		c, err := CompileCondition(src, vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.UsesRemoteIP() != want {
+			t.Errorf("%s: UsesRemoteIP %v", src, !want)
+		}
+	}
+}
+
 func TestConditionCompileErrors(t *testing.T) {
 	vars := []Variable{{Name: "size", Path: "size", Type: Int, Required: true}}
 	for src, want := range map[string]string{

@@ -92,6 +92,7 @@ type Extractor struct {
 	paths    []notedPath // the paths of fromBody, split for the notes
 	defaults []any       // converted defaults, nil where a variable has none
 	fromBody bool
+	fromIP   bool // a variable reads request:remote_ip
 }
 
 // NewExtractor checks the variables (names, types, paths, defaults) and
@@ -137,6 +138,7 @@ func NewExtractor(vars []Variable) (*Extractor, error) {
 			e.defaults[i] = val
 		}
 		e.fromBody = e.fromBody || src == fromBody
+		e.fromIP = e.fromIP || src == fromRemoteIP
 		e.vars[i], e.sources[i], e.keys[i], e.paths[i] = v, src, key, splitPath(v.Path)
 	}
 	return e, nil
@@ -199,6 +201,10 @@ func (e *Extractor) Variables() []Variable { return e.vars }
 
 // NeedsBody reports whether any variable reads the JSON body.
 func (e *Extractor) NeedsBody() bool { return e.fromBody }
+
+// NeedsRemoteIP reports whether any variable reads request:remote_ip, so
+// that a caller looks the client's address up only then.
+func (e *Extractor) NeedsRemoteIP() bool { return e.fromIP }
 
 // Extract reads every variable of a request: from r.Payload (valid JSON,
 // or nil when no variable needs it), r.Body, the headers, the query and

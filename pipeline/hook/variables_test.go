@@ -40,6 +40,9 @@ func TestExtractTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if e.NeedsRemoteIP() {
+		t.Error("NeedsRemoteIP without a request:remote_ip variable")
+	}
 	header := http.Header{"X-Github-Event": {"push"}}
 	got, errs := e.Extract(&Request{Payload: payload, Header: header, Query: url.Values{"page": {"3"}}})
 	if errs != nil {
@@ -230,6 +233,9 @@ func TestExtractSourcesAndNames(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !e.NeedsRemoteIP() || !e.NeedsBody() {
+		t.Errorf("NeedsRemoteIP %v, NeedsBody %v: both read", e.NeedsRemoteIP(), e.NeedsBody())
 	}
 	body := []byte(`{"type":"charge.succeeded","count":2,"meta":{"id":12345678901234567890,"f":1.5,"n":[-98765432109876543210,3]},"tags":["a"]}`)
 	got, errs := e.Extract(&Request{
