@@ -87,6 +87,60 @@ func TestExampleAsUserTriesIt(t *testing.T) {
 	if status != 200 || !strings.Contains(body, "app received GET /elsewhere") {
 		t.Errorf("pass-through: %d %q", status, body)
 	}
+
+	// Users type localhost as often as 127.0.0.1: both reach every site,
+	// where a site for 127.0.0.1 alone answered localhost an empty 200,
+	// unsigned hooks included.
+	local := "http://localhost:8080/hooks/github"
+	status, _, body = hooktest.Post(t, tester.Client, "POST", local, push, signedGitHub("dev-github-secret", push, "push"))
+	if status != 200 || !strings.Contains(body, "hook: github-push") || !strings.Contains(body, "ref: refs/heads/master") {
+		t.Errorf("signed push to localhost: %d %q", status, body)
+	}
+	status, _, body = hooktest.Post(t, tester.Client, "POST", local, push, nil)
+	if status != 401 {
+		t.Errorf("unsigned push to localhost: %d %q", status, body)
+	}
+	hooktest.AssertJSON(t, body, `{"error":"signature_missing"}`)
+	auth := map[string]string{"Authorization": "Bearer dev-admin-token"}
+	status, _, body = hooktest.Post(t, tester.Client, "GET", "http://localhost:8082/pipelines", nil, auth)
+	if status != 200 || !strings.Contains(body, `"deploy"`) {
+		t.Errorf("the API at localhost:8082: %d %q", status, body)
+	}
+	status, _, body = hooktest.Post(t, tester.Client, "GET", "http://localhost:8080/api/ui/", nil, nil)
+	if status != 200 || !strings.Contains(body, "<html") {
+		t.Errorf("the dashboard at localhost:8080: %d %.200q", status, body)
+	}
+}
+
+// TestExampleListensOnLoopbackOnly: the example's sites hold secrets and
+// an API token meant for trying it out, so only this machine reaches them.
+func TestExampleListensOnLoopbackOnly(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "Caddyfile.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var config struct {
+		Apps struct {
+			HTTP struct {
+				Servers map[string]struct {
+					Listen []string `json:"listen"`
+				} `json:"servers"`
+			} `json:"http"`
+		} `json:"apps"`
+	}
+	if err := json.Unmarshal(adapt(t, string(raw)), &config); err != nil {
+		t.Fatal(err)
+	}
+	if len(config.Apps.HTTP.Servers) != 3 {
+		t.Errorf("%d servers, want the gateway, the app and the API", len(config.Apps.HTTP.Servers))
+	}
+	for name, srv := range config.Apps.HTTP.Servers {
+		for _, addr := range srv.Listen {
+			if !strings.HasPrefix(addr, "127.0.0.1:") {
+				t.Errorf("%s listens on %s, beyond this machine", name, addr)
+			}
+		}
+	}
 }
 
 // exampleAPI calls the example's management API with its default token.
