@@ -4,7 +4,8 @@
 # and (c) hookgate verify + respond, with no variable (the ceiling of (a):
 # reading and hashing the body, which (b) never does), served by one Caddy
 # process, in alternating rounds of one run. Prints the req/s of each and
-# the ratios a/b and c/b. Bounded: ROUNDS x 3 x SECONDS.
+# the ratios a/b, c/b and a/c (what reading the variables costs).
+# Bounded: ROUNDS x 3 x SECONDS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -89,4 +90,5 @@ printf '%s\n' "${results[@]}" | awk '{h += $1; p += $2; hc += $3; pc += $4; v +=
 	printf "hookgate verify+respond:         %.0f req/s, %.2f µs CPU/req\n", v / NR, vc / NR
 	printf "ratio: %.3f (req/s); CPU per request, plain / hookgate: %.3f\n", h / p, pc / hc
 	printf "ceiling, verify only / plain: %.3f (req/s); CPU per request, plain / verify only: %.3f\n", v / p, pc / vc
+	printf "variables, hookgate / verify only: %.3f (req/s); CPU per request, verify only / hookgate: %.3f\n", h / v, vc / hc
 }'
