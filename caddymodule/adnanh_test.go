@@ -22,12 +22,7 @@ import (
 // recordScript: every pipeline runs it with the arguments the hook passes.
 func adnanhConfig(dir, recorder string) string {
 	return fmt.Sprintf(`{
-	admin localhost:2999
-	skip_install_trust
-	grace_period 1ns
-	http_port 9080
-	https_port 9443
-	hookgate {
+`+serverOptions+`	hookgate {
 		storage sqlite %[1]s/hookgate.db
 		pipeline commit-and-author {
 			env OUT %[1]s/out

@@ -96,12 +96,7 @@ func readRecording(t *testing.T, dir, id string) recording {
 // the new sources, file arguments, in_cidr, skip_status and wait.
 func definitionsConfig(dir, recorder string) string {
 	return fmt.Sprintf(`{
-	admin localhost:2999
-	skip_install_trust
-	grace_period 1ns
-	http_port 9080
-	https_port 9443
-	hookgate {
+`+serverOptions+`	hookgate {
 		storage sqlite %[1]s/hookgate.db
 		pipeline record {
 			env OUT %[1]s/out
@@ -371,12 +366,7 @@ func TestHookDefinitionLoadErrors(t *testing.T) {
 		{"var doc doc\n\t\t\tskip_status 700\n\t\t\tpipeline p", "skip_status"},
 	} {
 		config := fmt.Sprintf(`{
-	admin localhost:2999
-	skip_install_trust
-	grace_period 1ns
-	http_port 9080
-	https_port 9443
-	hookgate {
+`+serverOptions+`	hookgate {
 		storage sqlite %s/hookgate.db
 		pipeline p {
 			step s exec /bin/cat {file:vars.doc}

@@ -28,14 +28,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// globalOptions is what every caddytest config starts with.
-const globalOptions = `{
-	admin localhost:2999
+// serverOptions are the global options every caddytest config of this
+// package starts with: its admin address and ports (see TestMain), and no
+// trust store or grace period to wait for.
+const serverOptions = `	admin localhost:2999
 	skip_install_trust
 	grace_period 1ns
 	http_port 9080
 	https_port 9443
-	hookgate
+`
+
+// globalOptions is the whole global options block of a config that needs
+// nothing more of the hookgate app.
+const globalOptions = `{
+` + serverOptions + `	hookgate
 }
 `
 

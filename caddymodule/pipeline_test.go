@@ -24,12 +24,7 @@ import (
 // into dir, stored in a SQLite database of its own.
 func pipelineConfig(dir, extraPipelines string) string {
 	return fmt.Sprintf(`{
-	admin localhost:2999
-	skip_install_trust
-	grace_period 1ns
-	http_port 9080
-	https_port 9443
-	hookgate {
+`+serverOptions+`	hookgate {
 		storage sqlite %[1]s/hookgate.db
 		pipeline deploy {
 			env TARGET %[1]s

@@ -23,12 +23,7 @@ import (
 // storage line.
 func relayConfig(storage string, app, r *hooktest.Receiver) string {
 	return fmt.Sprintf(`{
-	admin localhost:2999
-	skip_install_trust
-	grace_period 1ns
-	http_port 9080
-	https_port 9443
-	hookgate {
+`+serverOptions+`	hookgate {
 		%[1]s
 		allow_targets 127.0.0.0/8
 		delivery {

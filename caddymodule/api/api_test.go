@@ -29,12 +29,7 @@ const (
 // the API shows read-only.
 func apiConfig(dir string, r *hooktest.Receiver) string {
 	return fmt.Sprintf(`{
-	admin localhost:2998
-	skip_install_trust
-	grace_period 1ns
-	http_port 9180
-	https_port 9543
-	hookgate {
+`+serverOptions+`	hookgate {
 		storage sqlite %[1]s/hookgate.db
 		public_url http://localhost:9180/hooks
 		allow_targets 127.0.0.0/8

@@ -20,6 +20,16 @@ import (
 // the port lock like the caddymodule tests.
 const adminPort = 2998
 
+// serverOptions are the global options every config of these tests
+// starts with: the ports above, and no trust store or grace period to
+// wait for.
+const serverOptions = `	admin localhost:2998
+	skip_install_trust
+	grace_period 1ns
+	http_port 9180
+	https_port 9543
+`
+
 // TestMain keeps Caddy's data and config out of the home directory, and
 // points caddytest at this package's admin port, loading every config on a
 // connection of its own.

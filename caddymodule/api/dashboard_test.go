@@ -35,12 +35,7 @@ const (
 // delivery happens fast.
 func dashboardConfig(dir string) string {
 	return fmt.Sprintf(`{
-	admin localhost:2998
-	skip_install_trust
-	grace_period 1ns
-	http_port 9180
-	https_port 9543
-	hookgate {
+`+serverOptions+`	hookgate {
 		storage sqlite %[1]s/hookgate.db
 		allow_targets 127.0.0.0/8
 		delivery {

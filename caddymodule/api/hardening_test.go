@@ -23,12 +23,7 @@ import (
 // variable goes into a header, and the management API.
 func hardeningConfig(dir string, up *hooktest.Receiver) string {
 	return fmt.Sprintf(`{
-	admin localhost:2998
-	skip_install_trust
-	grace_period 1ns
-	http_port 9180
-	https_port 9543
-	hookgate {
+`+serverOptions+`	hookgate {
 		storage sqlite %[1]s/hookgate.db
 		allow_targets 127.0.0.0/8
 		pipeline deploy {
