@@ -15,6 +15,42 @@ import (
 // sharedPayloads is ../shared/testdata/payloads beside the repository.
 var sharedPayloads = filepath.Join("..", "..", "..", "shared", "testdata", "payloads")
 
+// payloadFile is one of the real provider payloads.
+type payloadFile struct {
+	name string
+	body []byte
+}
+
+// providerPayloads are the real provider payloads, by name; without them
+// beside the repository the test is skipped, saying why.
+func providerPayloads(tb testing.TB) []payloadFile {
+	tb.Helper()
+	files, _ := filepath.Glob(filepath.Join(sharedPayloads, "*.json"))
+	if len(files) == 0 {
+		tb.Skip("no shared payloads beside the repository")
+	}
+	var out []payloadFile
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, payloadFile{filepath.Base(f), body})
+	}
+	return out
+}
+
+// githubPush is GitHub's 8.8 KB push payload, the body of the benchmarks;
+// without it beside the repository the benchmark is skipped, saying why.
+func githubPush(tb testing.TB) []byte {
+	tb.Helper()
+	body, err := os.ReadFile(filepath.Join(sharedPayloads, "github-push.json"))
+	if err != nil {
+		tb.Skip("no shared payloads beside the repository")
+	}
+	return body
+}
+
 func TestCheckJSON(t *testing.T) {
 	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
 	deepObject := func(n int) string { return strings.Repeat(`{"a":`, n) + "1" + strings.Repeat("}", n) }
@@ -88,17 +124,9 @@ func TestCheckJSONWords(t *testing.T) {
 
 // TestCheckJSONPayloads: every real provider payload passes.
 func TestCheckJSONPayloads(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(sharedPayloads, "*.json"))
-	if len(files) == 0 {
-		t.Skip("no shared payloads beside the repository")
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := CheckJSON(b); err != nil {
-			t.Errorf("%s: %v", filepath.Base(f), err)
+	for _, p := range providerPayloads(t) {
+		if err := CheckJSON(p.body); err != nil {
+			t.Errorf("%s: %v", p.name, err)
 		}
 	}
 }
@@ -134,10 +162,7 @@ func FuzzCheckJSON(f *testing.F) {
 // it replaces (gjson.ValidBytes, which checks neither UTF-8 nor depth),
 // on GitHub's 8.8 KB push body.
 func BenchmarkCheckJSON(b *testing.B) {
-	body, err := os.ReadFile(filepath.Join(sharedPayloads, "github-push.json"))
-	if err != nil {
-		b.Skip("no shared payloads beside the repository")
-	}
+	body := githubPush(b)
 	b.Run("CheckJSON", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))

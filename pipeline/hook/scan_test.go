@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -133,21 +131,13 @@ func sameMembers(a, b members) bool {
 // TestScanJSONPayloads: every real provider payload passes, with the
 // notes checkJSON takes.
 func TestScanJSONPayloads(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(sharedPayloads, "*.json"))
-	if len(files) == 0 {
-		t.Skip("no shared payloads beside the repository")
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range providerPayloads(t) {
 		var want, got members
-		if err := checkJSON(b, &want); err != nil {
-			t.Fatalf("%s: %v", filepath.Base(f), err)
+		if err := checkJSON(f.body, &want); err != nil {
+			t.Fatalf("%s: %v", f.name, err)
 		}
-		if _, err := scanJSON(b, &got); err != nil || !sameMembers(got, want) {
-			t.Errorf("%s: scanJSON = %v, notes equal: %v", filepath.Base(f), err, sameMembers(got, want))
+		if _, err := scanJSON(f.body, &got); err != nil || !sameMembers(got, want) {
+			t.Errorf("%s: scanJSON = %v, notes equal: %v", f.name, err, sameMembers(got, want))
 		}
 	}
 }
@@ -202,10 +192,7 @@ func FuzzScanJSON(f *testing.F) {
 // BenchmarkScanJSON compares scanJSON with checkJSON on GitHub's 8.8 KB
 // push body.
 func BenchmarkScanJSON(b *testing.B) {
-	body, err := os.ReadFile(filepath.Join(sharedPayloads, "github-push.json"))
-	if err != nil {
-		b.Skip("no shared payloads beside the repository")
-	}
+	body := githubPush(b)
 	var top members
 	for _, c := range []struct {
 		name string

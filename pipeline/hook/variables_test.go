@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -140,10 +138,7 @@ func TestPayload(t *testing.T) {
 // (checkJSON, then Extract), and through those of the block scan
 // (ScanPayload, then Extract), as the handler does.
 func BenchmarkExtractGitHubPush(b *testing.B) {
-	payload, err := os.ReadFile(filepath.Join(sharedPayloads, "github-push.json"))
-	if err != nil {
-		b.Skip("no shared payloads beside the repository")
-	}
+	payload := githubPush(b)
 	e, err := NewExtractor([]Variable{
 		{Name: "ref", Path: "ref", Required: true},
 		{Name: "commit_hash", Path: "head_commit.id"},
