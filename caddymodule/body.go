@@ -78,15 +78,13 @@ const minBodyRead = 512
 // of the hook's scratch), and the bytes of the budget it holds.
 type hookBody struct {
 	scratch *hookScratch
-	buf     *bytes.Buffer
 	budget  *bodyBudget
 	held    int64
 }
 
 // newHookBody takes a scratch from the pool; release gives it back.
 func newHookBody(budget *bodyBudget) hookBody {
-	s := scratches.Get().(*hookScratch)
-	return hookBody{scratch: s, buf: &s.buf, budget: budget}
+	return hookBody{scratch: scratches.Get().(*hookScratch), budget: budget}
 }
 
 // readBody reads the request's whole body, at most MaxBody bytes, within
@@ -105,18 +103,18 @@ func (h *Handler) readBody(b *hookBody, w http.ResponseWriter, r *http.Request) 
 	}
 	body := http.MaxBytesReader(w, r.Body, h.MaxBody)
 	for {
-		if b.buf.Available() < minBodyRead && !b.grow(minBodyRead) {
+		if b.scratch.buf.Available() < minBodyRead && !b.grow(minBodyRead) {
 			return nil, errBuffersFull
 		}
-		room := b.buf.AvailableBuffer()[:b.buf.Available()]
+		room := b.scratch.buf.AvailableBuffer()[:b.scratch.buf.Available()]
 		n, err := body.Read(room)
-		b.buf.Write(room[:n])
+		b.scratch.buf.Write(room[:n])
 		switch {
 		case err == nil:
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			return nil, errReadTimeout
 		case errors.Is(err, io.EOF):
-			return b.buf.Bytes(), nil
+			return b.scratch.buf.Bytes(), nil
 		default:
 			return nil, err
 		}
@@ -127,9 +125,9 @@ func (h *Handler) readBody(b *hookBody, w http.ResponseWriter, r *http.Request) 
 // from the budget; false when the budget has no room for it.
 func (b *hookBody) grow(n int) bool {
 	if n > 0 {
-		b.buf.Grow(n)
+		b.scratch.buf.Grow(n)
 	}
-	more := int64(b.buf.Cap()) - b.held
+	more := int64(b.scratch.buf.Cap()) - b.held
 	if more <= 0 {
 		return true
 	}
@@ -146,10 +144,10 @@ func (b *hookBody) grow(n int) bool {
 func (b *hookBody) release() {
 	b.budget.give(b.held)
 	b.held = 0
-	if b.buf.Cap() > maxPooledBody {
+	if b.scratch.buf.Cap() > maxPooledBody {
 		return
 	}
-	b.buf.Reset()
+	b.scratch.buf.Reset()
 	b.scratch.sig = signature.Request{}
 	b.scratch.hook = hook.Request{}
 	scratches.Put(b.scratch)
