@@ -37,7 +37,6 @@ type loggedRequest struct {
 	path     string
 	remoteIP string
 	outcome  Outcome
-	actionID string
 	header   http.Header
 	// handler is the hook's, which tells its credential headers.
 	handler  *Handler
@@ -122,7 +121,7 @@ func (l *RequestLog) record(h *Handler, r *http.Request, start time.Time, body [
 	l.next++
 	s.seq, s.at, s.duration = l.next, start, end.Sub(start)
 	s.hook, s.method, s.path, s.remoteIP = h.Name, r.Method, r.URL.Path, remoteIP(r)
-	s.outcome, s.actionID, s.header, s.handler = o, o.ActionID, r.Header, h
+	s.outcome, s.header, s.handler = o, r.Header, h
 	s.bodySize = int64(len(body))
 	s.body = append(s.body[:0], body[:min(len(body), maxLoggedBody)]...)
 }
@@ -201,14 +200,23 @@ func (l *RequestLog) Requests(f RequestFilter) []LoggedRequest {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []LoggedRequest
-	n := uint64(len(l.slots))
-	for i := l.next; i > 0 && i+n > l.next; i-- {
-		s := &l.slots[(i-1)%n]
+	for s := range l.newestFirst {
 		if f.keep(s) {
 			out = append(out, s.shown())
 		}
 	}
 	return out
+}
+
+// newestFirst yields the requests in the ring, newest first, under the
+// log's lock.
+func (l *RequestLog) newestFirst(yield func(*loggedRequest) bool) {
+	n := uint64(len(l.slots))
+	for i := l.next; i > 0 && i+n > l.next; i-- {
+		if !yield(&l.slots[(i-1)%n]) {
+			return
+		}
+	}
 }
 
 // ResultCount is how many requests of one hook had one result in one
@@ -234,9 +242,7 @@ func (l *RequestLog) Counts(since time.Time, interval time.Duration) []ResultCou
 	counts := make(map[key]int64)
 	var order []key
 	l.mu.Lock()
-	n := uint64(len(l.slots))
-	for i := l.next; i > 0 && i+n > l.next; i-- {
-		s := &l.slots[(i-1)%n]
+	for s := range l.newestFirst {
 		if s.at.Before(since) {
 			break
 		}
@@ -260,7 +266,7 @@ func (s *loggedRequest) shown() LoggedRequest {
 	out := LoggedRequest{
 		ID: s.seq, Time: s.at.UTC(), DurationMs: float64(s.duration.Microseconds()) / 1000,
 		Hook: s.hook, Method: s.method, Path: s.path, RemoteIP: s.remoteIP,
-		Result: s.outcome.Result, Detail: s.outcome.Detail, ActionID: s.actionID, EventID: s.outcome.EventID,
+		Result: s.outcome.Result, Detail: s.outcome.Detail, ActionID: s.outcome.ActionID, EventID: s.outcome.EventID,
 		Headers: make(map[string]string, len(s.header)), Body: string(s.body),
 		BodySize: s.bodySize, BodyTruncated: int64(len(s.body)) < s.bodySize,
 	}
