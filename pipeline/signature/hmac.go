@@ -128,7 +128,7 @@ func appendDigest(dst []byte, s string, base64Encoded bool, size int, what strin
 	var err error
 	n := len(dst)
 	if base64Encoded {
-		dst, err = base64.RawStdEncoding.AppendDecode(dst, readOnly(strings.TrimRight(s, "=")))
+		dst, err = appendBase64(dst, s)
 	} else {
 		dst, err = hex.AppendDecode(dst, readOnly(s))
 	}
@@ -148,8 +148,11 @@ func appendDigest(dst []byte, s string, base64Encoded bool, size int, what strin
 func readOnly(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // decodeBase64 decodes standard base64, padded or not.
-func decodeBase64(s string) ([]byte, error) {
-	return base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
+func decodeBase64(s string) ([]byte, error) { return appendBase64(nil, s) }
+
+// appendBase64 is decodeBase64 into dst: it appends the bytes to dst.
+func appendBase64(dst []byte, s string) ([]byte, error) {
+	return base64.RawStdEncoding.AppendDecode(dst, readOnly(strings.TrimRight(s, "=")))
 }
 
 // maxSignatures bounds the comma-separated signatures of one header.
