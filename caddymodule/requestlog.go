@@ -222,8 +222,9 @@ func (l *RequestLog) newestFirst(yield func(*loggedRequest) bool) {
 // ResultCount is how many requests of one hook had one result in one
 // interval.
 type ResultCount struct {
-	// Start is the interval's start.
-	Start time.Time
+	// Interval is the interval's index from the start of the window, as
+	// in the store's buckets.
+	Interval int64
 	// Hook and Result are what is counted.
 	Hook, Result string
 	// N is how many.
@@ -236,7 +237,7 @@ func (l *RequestLog) Counts(since time.Time, interval time.Duration) []ResultCou
 		return nil
 	}
 	type key struct {
-		start        int64
+		interval     int64
 		hook, result string
 	}
 	counts := make(map[key]int64)
@@ -246,7 +247,7 @@ func (l *RequestLog) Counts(since time.Time, interval time.Duration) []ResultCou
 		if s.at.Before(since) {
 			break
 		}
-		k := key{since.Add(s.at.Sub(since) / interval * interval).UnixMicro(), s.hook, s.outcome.Result}
+		k := key{int64(s.at.Sub(since) / interval), s.hook, s.outcome.Result}
 		if counts[k] == 0 {
 			order = append(order, k)
 		}
@@ -255,7 +256,7 @@ func (l *RequestLog) Counts(since time.Time, interval time.Duration) []ResultCou
 	l.mu.Unlock()
 	out := make([]ResultCount, len(order))
 	for i, k := range order {
-		out[i] = ResultCount{Start: time.UnixMicro(k.start).UTC(), Hook: k.hook, Result: k.result, N: counts[k]}
+		out[i] = ResultCount{Interval: k.interval, Hook: k.hook, Result: k.result, N: counts[k]}
 	}
 	return out
 }

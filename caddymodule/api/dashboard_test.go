@@ -181,7 +181,10 @@ func TestDashboard(t *testing.T) {
 
 	// The stats of the last hour count what happened.
 	var stats struct {
-		Hooks   struct{ Total map[string]int } `json:"hooks"`
+		Hooks struct {
+			Total  map[string]int   `json:"total"`
+			Series []map[string]int `json:"series"`
+		} `json:"hooks"`
 		Actions struct {
 			Total  map[string]int   `json:"total"`
 			Series []map[string]int `json:"series"`
@@ -195,6 +198,12 @@ func TestDashboard(t *testing.T) {
 		stats.Deliveries.Succeeded < 1 || stats.Deliveries.Failed < 1 || stats.Hooks.Total["signature_invalid"] < 1 ||
 		stats.Actions.Series[len(stats.Actions.Series)-1]["succeeded"] != 1 {
 		t.Errorf("stats: %d %+v", s, stats)
+	}
+	// They arrived seconds ago: in the last interval, or the one before
+	// when a minute began meanwhile.
+	if n := len(stats.Hooks.Series); n < 2 || stats.Hooks.Series[n-1]["signature_invalid"]+stats.Hooks.Series[n-2]["signature_invalid"] !=
+		stats.Hooks.Total["signature_invalid"] {
+		t.Errorf("the hooks of the last seconds are not in the series' last intervals: %+v", stats.Hooks)
 	}
 
 	tb := newTab(t, 1100, 760)

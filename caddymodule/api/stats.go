@@ -98,8 +98,8 @@ func (h *APIHandler) getStats(w http.ResponseWriter, r *http.Request, e *engine.
 		out.Hooks.Series[i], out.Actions.Series[i] = map[string]int64{}, map[string]int64{}
 	}
 	for _, c := range h.app.Requests().Counts(since, interval) {
-		if i := int(c.Start.Sub(since) / interval); i >= 0 && i < n {
-			out.Hooks.Series[i][c.Result] += c.N
+		if c.Interval < int64(n) {
+			out.Hooks.Series[c.Interval][c.Result] += c.N
 			out.Hooks.Total[c.Result] += c.N
 		}
 	}
