@@ -206,20 +206,8 @@ func getAction(ctx context.Context, q querier, id string) (*action.Action, error
 
 // Actions implements Store.
 func (d *db) Actions(ctx context.Context, f Filter) ([]action.Action, error) {
-	var where []string
-	var args []any
-	if f.Pipeline != "" {
-		args = append(args, f.Pipeline)
-		where = append(where, "pipeline = $"+strconv.Itoa(len(args)))
-	}
-	if f.Status != "" {
-		args = append(args, string(f.Status))
-		where = append(where, "status = $"+strconv.Itoa(len(args)))
-	}
-	q := `SELECT ` + actionColumns + ` FROM hookgate_action`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
+	where, args := f.where()
+	q := `SELECT ` + actionColumns + ` FROM hookgate_action` + where
 	limit := f.Limit
 	if limit <= 0 || limit > maxLimit {
 		limit = maxLimit
@@ -235,6 +223,25 @@ func (d *db) Actions(ctx context.Context, f Filter) ([]action.Action, error) {
 		return nil, err
 	}
 	return list, addSteps(ctx, d.pool, list)
+}
+
+// where is the WHERE clause of the actions f selects (empty when it
+// selects all), with its arguments, numbered from $1.
+func (f Filter) where() (string, []any) {
+	var conds []string
+	var args []any
+	if f.Pipeline != "" {
+		args = append(args, f.Pipeline)
+		conds = append(conds, "pipeline = $"+strconv.Itoa(len(args)))
+	}
+	if f.Status != "" {
+		args = append(args, string(f.Status))
+		conds = append(conds, "status = $"+strconv.Itoa(len(args)))
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
 // addSteps reads the step results of the actions in list.

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/hookgate/hookgate/pipeline/action"
@@ -97,16 +96,8 @@ func (d *db) AttemptStats(ctx context.Context, since time.Time, interval time.Du
 // CountActions counts the actions a filter selects (its limit and offset
 // aside), from an index.
 func (d *db) CountActions(ctx context.Context, f Filter) (int64, error) {
-	q, args := `SELECT count(*) FROM hookgate_action WHERE 1 = 1`, []any{}
-	if f.Pipeline != "" {
-		args = append(args, f.Pipeline)
-		q += fmt.Sprintf(" AND pipeline = $%d", len(args))
-	}
-	if f.Status != "" {
-		args = append(args, string(f.Status))
-		q += fmt.Sprintf(" AND status = $%d", len(args))
-	}
+	where, args := f.where()
 	var n int64
-	err := queryOne(ctx, d.pool, q, args, &n)
+	err := queryOne(ctx, d.pool, `SELECT count(*) FROM hookgate_action`+where, args, &n)
 	return n, err
 }
